@@ -1,0 +1,275 @@
+"""Settings: defaults < config file < environment < command line.
+
+The config file is `vvtv.toml` in the working directory, or the path in
+`VVTV_CONFIG`. Environment variables are `VVTV_SECTION__KEY` (for example
+`VVTV_ORIGIN__PORT=9000`). The command line passes `--set section.key=value`.
+A bad value fails at start with a ConfigError naming the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from vvtv.errors import ConfigError
+
+CHANNEL_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
+
+
+class Rendition(BaseModel):
+    """One rung of the ABR ladder. Every rendition shares the profile's GOP and segment grid."""
+
+    name: str = Field(pattern=r"^[a-z0-9_]+$")
+    width: int = Field(ge=64, le=7680)
+    height: int = Field(ge=64, le=4320)
+    video_kbps: int = Field(ge=50, le=100_000)
+    audio_kbps: int = Field(default=128, ge=32, le=512)
+
+    @field_validator("width", "height")
+    @classmethod
+    def _even(cls, value: int) -> int:
+        if value % 2:
+            raise ValueError("must be even (yuv420p needs even dimensions)")
+        return value
+
+
+class Profile(BaseModel):
+    """The broadcast standard an Asset is made to. One per channel."""
+
+    fps: int = Field(default=25, ge=10, le=60)
+    segment_seconds: int = Field(default=4, ge=1, le=12)
+    keyframe_seconds: int = Field(default=2, ge=1, le=12)
+    x264_preset: str = "veryfast"
+    loudness_lufs: float = Field(default=-14.0, ge=-40, le=-5)
+    true_peak_dbtp: float = Field(default=-1.0, ge=-9, le=0)
+    audio_sample_rate: int = 48_000
+    renditions: list[Rendition] = Field(
+        default_factory=lambda: [
+            Rendition(name="1080p", width=1920, height=1080, video_kbps=4500, audio_kbps=160),
+            Rendition(name="720p", width=1280, height=720, video_kbps=2500),
+            Rendition(name="480p", width=854, height=480, video_kbps=1000, audio_kbps=96),
+        ],
+        min_length=1,
+    )
+
+    @model_validator(mode="after")
+    def _grid(self) -> "Profile":
+        if self.segment_seconds % self.keyframe_seconds:
+            raise ValueError("segment_seconds must be a multiple of keyframe_seconds")
+        names = [r.name for r in self.renditions]
+        if len(set(names)) != len(names):
+            raise ValueError(f"rendition names must be unique, got {names}")
+        return self
+
+    @property
+    def top(self) -> Rendition:
+        return max(self.renditions, key=lambda r: r.width * r.height)
+
+
+DEMO_PROFILE = Profile(
+    x264_preset="veryfast",
+    renditions=[
+        Rendition(name="360p", width=640, height=360, video_kbps=800, audio_kbps=128),
+        Rendition(name="240p", width=426, height=240, video_kbps=350, audio_kbps=64),
+    ],
+)
+
+
+class ChannelSettings(BaseModel):
+    name: str = Field(pattern=CHANNEL_NAME_PATTERN)
+    title: str = "VVTV"
+    profile: str = "broadcast"
+    brief: str = "Creative Commons music, nature, science and art videos that suit a calm, curious 24/7 channel."
+
+
+class StorageSettings(BaseModel):
+    # Empty means SQLite in the data directory. Any SQLAlchemy URL works (PostgreSQL later).
+    url: str = ""
+
+
+class ToolSettings(BaseModel):
+    # Empty means: the ffmpeg that the imageio-ffmpeg wheel ships (it has libx264 and libvmaf).
+    ffmpeg: str = ""
+    ffprobe: str = "ffprobe"
+
+    def ffmpeg_path(self) -> str:
+        if self.ffmpeg:
+            return self.ffmpeg
+        env = os.environ.get("IMAGEIO_FFMPEG_EXE")
+        if env:
+            return env
+        import imageio_ffmpeg
+
+        return imageio_ffmpeg.get_ffmpeg_exe()
+
+    def ffprobe_path(self) -> str:
+        found = shutil.which(self.ffprobe)
+        if not found:
+            raise ConfigError(f"tools.ffprobe: {self.ffprobe!r} is not on PATH (install Debian's ffmpeg package)")
+        return found
+
+
+class BroadcasterSettings(BaseModel):
+    window_segments: int = Field(default=6, ge=3, le=60)
+    # Ready content shorter than this ahead of now: the emergency loop fills with the slate.
+    buffer_target_minutes: float = Field(default=30, gt=0, le=24 * 60)
+    # How far ahead the programmer keeps the timeline filled.
+    horizon_minutes: float = Field(default=120, gt=0, le=7 * 24 * 60)
+    slate_seconds: int = Field(default=12, ge=4, le=600)
+    # How often the timeline is re-read from the database, in seconds.
+    poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    rtmp_url: str = ""
+
+
+class OriginSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    default_channel: str = "main"
+
+
+class DemoSettings(BaseModel):
+    # Synthetic programmes made at first start so a fresh machine shows a real channel.
+    programmes: int = Field(default=6, ge=0, le=50)
+    min_seconds: int = Field(default=30, ge=4, le=600)
+    max_seconds: int = Field(default=90, ge=4, le=600)
+
+    @model_validator(mode="after")
+    def _range(self) -> "DemoSettings":
+        if self.min_seconds > self.max_seconds:
+            raise ValueError("min_seconds must not exceed max_seconds")
+        return self
+
+
+class SupervisorSettings(BaseModel):
+    roles: list[str] = Field(default_factory=lambda: ["programmer", "broadcaster", "origin", "factory"])
+    max_backoff_seconds: float = Field(default=30, gt=0)
+
+
+def _default_profiles() -> dict[str, Profile]:
+    return {"broadcast": Profile(), "demo": DEMO_PROFILE}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="VVTV_", env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    data_dir: Path = Path("var")
+    storage: StorageSettings = StorageSettings()
+    tools: ToolSettings = ToolSettings()
+    profiles: dict[str, Profile] = Field(default_factory=_default_profiles)
+    channels: list[ChannelSettings] = Field(
+        default_factory=lambda: [ChannelSettings(name="main")], min_length=1
+    )
+    broadcaster: BroadcasterSettings = BroadcasterSettings()
+    origin: OriginSettings = OriginSettings()
+    demo: DemoSettings = DemoSettings()
+    supervisor: SupervisorSettings = SupervisorSettings()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Settings":
+        names = [c.name for c in self.channels]
+        if len(set(names)) != len(names):
+            raise ValueError(f"channels: names must be unique, got {names}")
+        for channel in self.channels:
+            if channel.profile not in self.profiles:
+                raise ValueError(
+                    f"channels.{channel.name}.profile: {channel.profile!r} is not one of {sorted(self.profiles)}"
+                )
+        if self.origin.default_channel not in names:
+            raise ValueError(f"origin.default_channel: {self.origin.default_channel!r} is not one of {names}")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # First wins: command line (init) > environment > config file > defaults.
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=config_file()))
+
+    # Derived paths: one place decides where things live.
+    @property
+    def database_url(self) -> str:
+        return self.storage.url or f"sqlite:///{self.data_dir.resolve() / 'vvtv.db'}"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir.resolve() / "media"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.data_dir.resolve() / "run"
+
+    def channel(self, name: str) -> ChannelSettings:
+        for channel in self.channels:
+            if channel.name == name:
+                return channel
+        raise ConfigError(f"no channel named {name!r}; channels are {[c.name for c in self.channels]}")
+
+    def profile_for(self, channel: str) -> Profile:
+        return self.profiles[self.channel(channel).profile]
+
+
+def config_file() -> Path | None:
+    path = os.environ.get("VVTV_CONFIG")
+    if path:
+        if not Path(path).is_file():
+            raise ConfigError(f"VVTV_CONFIG: no config file at {path}")
+        return Path(path)
+    default = Path("vvtv.toml")
+    return default if default.is_file() else None
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, Any]:
+    """Turn `--set a.b=c` pairs into the nested dict pydantic takes as init values."""
+    result: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set {pair!r}: expected section.key=value")
+        node = result
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = _parse_value(value)
+    return result
+
+
+def _parse_value(text: str) -> Any:
+    import json
+
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def load_settings(overrides: list[str] | None = None, **values: Any) -> Settings:
+    """Build the settings, turning validation errors into one readable ConfigError."""
+    init = parse_overrides(overrides or [])
+    init.update(values)
+    try:
+        return Settings(**init)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            key = ".".join(str(p) for p in error["loc"]) or "settings"
+            allowed = error.get("ctx", {})
+            hint = f" (allowed: {allowed})" if allowed and "error" not in allowed else ""
+            lines.append(f"{key}: {error['msg']}{hint}; got {error.get('input')!r}")
+        raise ConfigError("invalid settings:\n  " + "\n  ".join(lines)) from None

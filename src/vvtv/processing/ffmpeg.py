@@ -1,0 +1,99 @@
+"""The one module that starts ffmpeg and ffprobe.
+
+ffmpeg never reads the terminal (stdin is /dev/null), is killed on any
+exception or timeout, and a failure raises ToolError carrying its stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import threading
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+
+from vvtv.errors import InputError, ToolError
+
+ProgressCallback = Callable[[float], None]  # media seconds done
+
+
+@lru_cache(maxsize=1)
+def ffmpeg_binary() -> str:
+    """The ffmpeg with libx264 and libvmaf: VVTV_FFMPEG, else the imageio-ffmpeg wheel's."""
+    explicit = os.environ.get("VVTV_TOOLS__FFMPEG") or os.environ.get("IMAGEIO_FFMPEG_EXE")
+    if explicit:
+        return explicit
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def ffprobe_binary() -> str:
+    return os.environ.get("VVTV_TOOLS__FFPROBE") or "ffprobe"
+
+
+def run_ffmpeg(
+    args: Sequence[str],
+    *,
+    timeout: float = 3600,
+    on_progress: ProgressCallback | None = None,
+    cwd: str | None = None,
+) -> str:
+    """Run ffmpeg with `args`; return its stderr. Progress is read from `-progress pipe:1`."""
+    command = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-y", "-progress", "pipe:1", "-nostats", *args]
+    stderr_lines: list[str] = []
+    try:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+            cwd=cwd,
+        )
+    except OSError as exc:
+        raise ToolError(f"ffmpeg could not start: {exc}", command=command) from exc
+    # stderr is drained on a thread so a chatty ffmpeg never blocks on a full pipe.
+    drain = threading.Thread(target=lambda: stderr_lines.extend(process.stderr), daemon=True)
+    drain.start()
+    timer = threading.Timer(timeout, process.kill)
+    timer.start()
+    try:
+        for line in process.stdout:
+            if on_progress and line.startswith("out_time_us="):
+                value = line.partition("=")[2].strip()
+                if value.isdigit():
+                    on_progress(int(value) / 1_000_000)
+        process.wait()
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
+    finally:
+        timer.cancel()
+        drain.join(timeout=5)
+    stderr = "".join(stderr_lines)
+    if process.returncode != 0:
+        reason = "timed out" if process.returncode == -9 and not timer.is_alive() else f"exit {process.returncode}"
+        raise ToolError(f"ffmpeg failed ({reason})", command=command, stderr=stderr)
+    return stderr
+
+
+def probe(path_or_url: str, *, timeout: float = 60) -> dict:
+    """ffprobe's JSON (format and streams) for a file; InputError when it cannot be read."""
+    command = [
+        ffprobe_binary(), "-v", "error", "-print_format", "json",
+        "-show_format", "-show_streams", path_or_url,
+    ]  # fmt: skip
+    try:
+        done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        raise InputError(f"{path_or_url}: ffprobe timed out after {timeout:.0f} s") from exc
+    except OSError as exc:
+        raise ToolError(f"ffprobe could not start: {exc}", command=command) from exc
+    if done.returncode != 0:
+        detail = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"
+        raise InputError(f"{path_or_url}: not a readable media file ({detail})")
+    return json.loads(done.stdout or "{}")
