@@ -135,6 +135,10 @@ class OriginSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     default_channel: str = "main"
+    # /healthz reports a channel stale (503) once its playlists are older than this many segments.
+    stale_segments: float = Field(default=2.0, gt=0, le=100)
+    # How many upcoming entries the guide API lists after the one on air.
+    guide_next: int = Field(default=3, ge=1, le=50)
 
 
 class DemoSettings(BaseModel):
