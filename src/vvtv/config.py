@@ -123,8 +123,11 @@ class BroadcasterSettings(BaseModel):
     window_segments: int = Field(default=6, ge=3, le=60)
     # Ready content shorter than this ahead of now: the emergency loop fills with the slate.
     buffer_target_minutes: float = Field(default=30, gt=0, le=24 * 60)
-    # How far ahead the programmer keeps the timeline filled.
+    # How far ahead the programmer keeps the timeline filled with programmes.
     horizon_minutes: float = Field(default=120, gt=0, le=7 * 24 * 60)
+    # The emergency loop is planned only this far ahead: it is extended as time
+    # passes and replaced as soon as new programmes are ready.
+    emergency_lookahead_minutes: float = Field(default=5, gt=0, le=24 * 60)
     slate_seconds: int = Field(default=12, ge=4, le=600)
     # How often the timeline is re-read from the database, in seconds.
     poll_seconds: float = Field(default=1.0, gt=0, le=60)
@@ -155,7 +158,7 @@ class DemoSettings(BaseModel):
 
 
 class SupervisorSettings(BaseModel):
-    roles: list[str] = Field(default_factory=lambda: ["programmer", "broadcaster", "origin", "factory"])
+    roles: list[str] = Field(default_factory=lambda: ["programmer", "broadcaster", "origin", "demo"])
     max_backoff_seconds: float = Field(default=30, gt=0)
 
 

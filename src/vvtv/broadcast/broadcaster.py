@@ -1,0 +1,147 @@
+"""The Broadcaster role: publishes every channel's live playlists at each segment boundary.
+
+It encodes nothing. On every tick it computes each channel's window from the
+timeline and the time, and writes the media playlists atomically; the origin
+serves them as static files. Nothing in memory is authoritative, so a killed
+broadcaster resumes the same stream when it starts again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vvtv.broadcast import schedule
+from vvtv.broadcast.playlists import VariantStream, master_playlist, media_playlist, write_atomically
+from vvtv.broadcast.slate import ensure_slate
+from vvtv.broadcast.timeline import Timeline
+from vvtv.clock import US
+from vvtv.config import Profile
+from vvtv.runtime import Runtime
+
+HEARTBEAT_SECONDS = 2.0
+
+
+@dataclass(kw_only=True)
+class ChannelPlayout:
+    """One channel's playlists on disk, and what was last written to them."""
+
+    name: str
+    profile: Profile
+    directory: Path
+    variants: list[VariantStream]
+    window_size: int
+    timeline: Timeline = field(default_factory=lambda: Timeline([]))
+    version: int = -1
+    last_seq: int | None = None  # newest published segment
+    last_write_us: int | None = None
+    segments_published: int = 0
+
+    @property
+    def lookback_us(self) -> int:
+        return (self.window_size + 2) * self.profile.segment_seconds * US
+
+    def write_masters(self, media_dir: Path, default: bool) -> None:
+        write_atomically(self.directory / "live.m3u8", master_playlist(self.variants))
+        if default:
+            write_atomically(media_dir / "live.m3u8", master_playlist(self.variants, prefix=f"channels/{self.name}/"))
+
+    def publish(self, now_us: int) -> bool:
+        """Write the media playlists if a segment was published since the last write."""
+        window = self.timeline.window(now_us, self.window_size)
+        if not window or window[-1].seq == self.last_seq:
+            return False
+        for variant in self.variants:
+            text = media_playlist(window, rendition=variant.name, target_duration_s=self.profile.segment_seconds)
+            write_atomically(self.directory / variant.uri, text)
+        if self.last_seq is not None:
+            self.segments_published += max(window[-1].seq - self.last_seq, 0)
+        self.last_seq = window[-1].seq
+        self.last_write_us = now_us
+        return True
+
+
+def variants_for(slate_renditions: list[dict], profile: Profile) -> list[VariantStream]:
+    """The channel's variants; codecs come from the slate, made to the same profile as every asset."""
+    by_name = {r["name"]: r for r in slate_renditions}
+    return [
+        VariantStream(
+            name=r.name,
+            width=by_name[r.name]["width"],
+            height=by_name[r.name]["height"],
+            bandwidth=by_name[r.name]["bandwidth"],
+            codecs=by_name[r.name]["codecs"],
+            fps=profile.fps,
+        )
+        for r in profile.renditions
+    ]
+
+
+class Broadcaster:
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        settings = rt.settings
+        self.playouts: list[ChannelPlayout] = []
+        for channel in settings.channels:
+            profile = settings.profiles[channel.profile]
+            slate = ensure_slate(rt, channel.profile)
+            playout = ChannelPlayout(
+                name=channel.name,
+                profile=profile,
+                directory=settings.media_dir / "channels" / channel.name,
+                variants=variants_for(slate.renditions, profile),
+                window_size=settings.broadcaster.window_segments,
+            )
+            playout.write_masters(settings.media_dir, default=channel.name == settings.origin.default_channel)
+            self.playouts.append(playout)
+
+    def refresh(self, now_us: int) -> None:
+        """Re-read the timelines that changed since they were last read."""
+        with self.rt.db.session() as session:
+            versions = schedule.timeline_versions(session)
+            for playout in self.playouts:
+                version = versions.get(playout.name, 0)
+                if version != playout.version:
+                    playout.timeline = schedule.load_timeline(
+                        session, playout.name, ending_after_us=now_us - playout.lookback_us
+                    )
+                    playout.version = version
+
+    def tick(self, now_us: int) -> int:
+        return sum(playout.publish(now_us) for playout in self.playouts)
+
+    def next_wake_us(self, now_us: int) -> int:
+        boundaries = [b for p in self.playouts if (b := p.timeline.next_boundary_us(now_us)) is not None]
+        poll = now_us + round(self.rt.settings.broadcaster.poll_seconds * US)
+        return min([poll, *boundaries])
+
+    def status(self) -> dict:
+        return {
+            p.name: {
+                "last_seq": p.last_seq,
+                "last_write_us": p.last_write_us,
+                "segments_published": p.segments_published,
+                "timeline_version": p.version,
+            }
+            for p in self.playouts
+        }
+
+
+def run(rt: Runtime) -> None:
+    started = rt.clock.now_us()
+    with rt.db.session() as session:
+        schedule.ensure_channels(session, rt.settings, started)
+    broadcaster = Broadcaster(rt)
+    next_poll = next_heartbeat = 0
+    while not rt.stop.is_set():
+        now = rt.clock.now_us()
+        if now >= next_poll:
+            broadcaster.refresh(now)
+            next_poll = now + round(rt.settings.broadcaster.poll_seconds * US)
+        broadcaster.tick(now)
+        if now >= next_heartbeat:
+            rt.heartbeat("broadcaster", started, channels=broadcaster.status())
+            next_heartbeat = now + round(HEARTBEAT_SECONDS * US)
+        # Wake just after the next segment boundary, so playlists change within milliseconds of it.
+        wake = broadcaster.next_wake_us(rt.clock.now_us())
+        rt.stop.wait(max((wake - rt.clock.now_us()) / US + 0.002, 0.001))

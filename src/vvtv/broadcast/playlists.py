@@ -1,0 +1,82 @@
+"""Live HLS playlists (RFC 8216) as text, and their atomic writing to disk.
+
+Every tag written here has a round-trip test in tests/broadcast/test_playlists.py.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from vvtv.broadcast.timeline import PublishedSegment
+from vvtv.clock import US, iso
+from vvtv.processing.package import SEGMENT_PATTERN
+
+VERSION = 6
+
+
+@dataclass(frozen=True, kw_only=True)
+class VariantStream:
+    name: str
+    width: int
+    height: int
+    bandwidth: int
+    codecs: str
+    fps: int
+
+    @property
+    def uri(self) -> str:
+        return f"{self.name}.m3u8"
+
+
+def master_playlist(variants: list[VariantStream], *, prefix: str = "") -> str:
+    """The multivariant playlist; `prefix` is the path from where it is served to the media playlists."""
+    lines = ["#EXTM3U", f"#EXT-X-VERSION:{VERSION}", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    for v in sorted(variants, key=lambda v: -v.bandwidth):
+        lines.append(
+            f"#EXT-X-STREAM-INF:BANDWIDTH={v.bandwidth},RESOLUTION={v.width}x{v.height},"
+            f'CODECS="{v.codecs}",FRAME-RATE={v.fps:.3f}'
+        )
+        lines.append(prefix + v.uri)
+    return "\n".join(lines) + "\n"
+
+
+def media_playlist(segments: list[PublishedSegment], *, rendition: str, target_duration_s: int) -> str:
+    """A live media playlist for the published window (no ENDLIST: the channel never ends).
+
+    MEDIA-SEQUENCE is the first listed segment's channel-global number;
+    DISCONTINUITY-SEQUENCE is its entry's ordinal, i.e. the programme
+    boundaries before it, so no tag is put before the first listed segment.
+    """
+    lines = [
+        "#EXTM3U",
+        f"#EXT-X-VERSION:{VERSION}",
+        f"#EXT-X-TARGETDURATION:{target_duration_s}",
+        f"#EXT-X-MEDIA-SEQUENCE:{segments[0].seq if segments else 0}",
+        f"#EXT-X-DISCONTINUITY-SEQUENCE:{segments[0].entry.ordinal if segments else 0}",
+        "#EXT-X-INDEPENDENT-SEGMENTS",
+    ]
+    for position, segment in enumerate(segments):
+        if segment.starts_programme and position > 0:
+            lines.append("#EXT-X-DISCONTINUITY")
+        if segment.starts_programme or position == 0:
+            lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{iso(segment.start_us)}")
+        lines.append(f"#EXTINF:{segment.duration_us / US:.6f},")
+        lines.append(f"../../{segment.entry.asset_path}/{rendition}/{SEGMENT_PATTERN % segment.index}")
+    return "\n".join(lines) + "\n"
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Readers see the old file or the new one, never a half-written one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.chmod(temp, 0o644)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise

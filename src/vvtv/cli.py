@@ -1,0 +1,91 @@
+"""`vvtv`: runs the system. `vvtv up` runs every role; `vvtv run ROLE` runs one."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+
+from vvtv.config import load_settings
+from vvtv.errors import VVTVError
+
+
+def cmd_up(args: argparse.Namespace) -> None:
+    from vvtv.runtime import Runtime
+    from vvtv.supervisor import up
+
+    up(Runtime.open(load_settings(args.set)), args.set)
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    from vvtv.roles import ROLES
+    from vvtv.runtime import Runtime
+
+    rt = Runtime.open(load_settings(args.set))
+    rt.stop_on_signals()
+    ROLES[args.role](rt)
+
+
+def cmd_config_show(args: argparse.Namespace) -> None:
+    settings = load_settings(args.set)
+    data = settings.model_dump(mode="json")
+    data["derived"] = {"database_url": settings.database_url, "media_dir": str(settings.media_dir)}
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return
+    _print_tree(data)
+
+
+def _print_tree(data: dict, prefix: str = "") -> None:
+    for key, value in data.items():
+        if isinstance(value, dict):
+            _print_tree(value, f"{prefix}{key}.")
+        else:
+            print(f"{prefix}{key} = {json.dumps(value)}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from vvtv.roles import ROLES
+
+    parser = argparse.ArgumentParser(prog="vvtv", description="VVTV: an autonomous 24/7 television channel.")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="override a setting (highest priority); repeatable")  # fmt: skip
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    up = commands.add_parser("up", help="run every role under a supervisor that restarts them")
+    up.set_defaults(func=cmd_up)
+
+    run = commands.add_parser("run", help="run one role in the foreground")
+    run.add_argument("role", choices=sorted(ROLES))
+    run.set_defaults(func=cmd_run)
+
+    config = commands.add_parser("config", help="settings").add_subparsers(dest="config_command", required=True)
+    show = config.add_parser("show", help="print the effective settings")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=cmd_config_show)
+    return parser
+
+
+def run_cli(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
+    """Parse and dispatch; expected errors are one line on stderr and exit code 2."""
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], object] = args.func
+    try:
+        result = func(args)
+    except VVTVError as exc:
+        if not exc.expected:
+            raise
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return result if isinstance(result, int) else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_cli(build_parser(), argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

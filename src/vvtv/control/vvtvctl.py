@@ -1,0 +1,225 @@
+"""`vvtvctl`: inspects and controls a running VVTV. Every command that shows data takes --json.
+
+It reads the database and the playlists on disk, so it works whether or not
+the roles are running, and tells which of them are alive.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from dataclasses import asdict, dataclass
+
+from sqlalchemy import func, select
+
+from vvtv.broadcast import schedule
+from vvtv.clock import US, SystemClock, iso
+from vvtv.config import Settings, load_settings
+from vvtv.runtime import Runtime
+from vvtv.storage.models import Asset, AssetStatus, Event, Heartbeat, Job, Plan, ScheduleEntry
+
+ALIVE_SECONDS = 30  # a role whose last heartbeat is older than this is shown as down
+
+
+@dataclass(kw_only=True)
+class EntryView:
+    ordinal: int
+    start: str
+    end: str
+    title: str
+    kind: str
+    reason: str
+    asset_id: int
+    duration_s: float
+    first_seq: int
+
+
+def _entry_view(entry: ScheduleEntry) -> EntryView:
+    return EntryView(
+        ordinal=entry.ordinal, start=iso(entry.start_us), end=iso(entry.end_us), title=entry.asset.title,
+        kind=entry.kind.value, reason=entry.reason, asset_id=entry.asset_id,
+        duration_s=entry.duration_us / US, first_seq=entry.first_seq,
+    )  # fmt: skip
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _open(args: argparse.Namespace) -> Runtime:
+    return Runtime.open(load_settings(args.set))
+
+
+def _channel_names(settings: Settings, args: argparse.Namespace) -> list[str]:
+    return [settings.channel(args.channel).name] if args.channel else [c.name for c in settings.channels]
+
+
+def _buffer_minutes(session, channel: str, now: int) -> float:  # noqa: ANN001
+    last = schedule.last_entry(session, channel)
+    return max((last.end_us - now) / US / 60, 0.0) if last else 0.0
+
+
+def queue_show(rt: Runtime, channels: list[str], limit: int) -> dict:
+    now = SystemClock().now_us()
+    result = {}
+    with rt.db.session() as session:
+        for name in channels:
+            rows = session.scalars(
+                select(ScheduleEntry)
+                .where(ScheduleEntry.channel == name, ScheduleEntry.start_us + ScheduleEntry.duration_us > now)
+                .order_by(ScheduleEntry.ordinal)
+                .limit(limit)
+            ).all()
+            result[name] = {
+                "buffer_minutes": round(_buffer_minutes(session, name, now), 2),
+                "entries": [asdict(_entry_view(r)) for r in rows],
+            }
+    return result
+
+
+def streaming_status(rt: Runtime, channels: list[str]) -> dict:
+    now = SystemClock().now_us()
+    with rt.db.session() as session:
+        beat = session.get(Heartbeat, "broadcaster")
+        result = {}
+        for name in channels:
+            timeline = schedule.load_timeline(session, name, ending_after_us=now - 60 * US)
+            on_air = timeline.on_air(now)
+            directory = rt.settings.media_dir / "channels" / name
+            playlists = sorted(directory.glob("*.m3u8")) if directory.exists() else []
+            media = [p for p in playlists if p.name != "live.m3u8"]
+            ages = [now / US - p.stat().st_mtime for p in media]
+            channel_beat = (beat.data.get("channels", {}) if beat else {}).get(name, {})
+            window = timeline.window(now, rt.settings.broadcaster.window_segments)
+            result[name] = {
+                "on_air": asdict(_entry_view(session.scalars(select(ScheduleEntry).where(
+                    ScheduleEntry.channel == name, ScheduleEntry.ordinal == on_air.ordinal)).one()))
+                if on_air else None,
+                "media_sequence": window[0].seq if window else None,
+                "newest_segment": window[-1].seq if window else None,
+                "segments_published": (window[-1].seq + 1) if window else 0,
+                "segments_published_by_this_broadcaster": channel_beat.get("segments_published"),
+                "last_tick": iso(channel_beat["last_write_us"]) if channel_beat.get("last_write_us") else None,
+                "playlist_age_s": round(max(ages), 2) if ages else None,
+                "broadcaster_alive": bool(beat and _pid_alive(beat.pid) and now - beat.at_us < ALIVE_SECONDS * US),
+            }
+    return result
+
+
+def status(rt: Runtime) -> dict:
+    now = SystemClock().now_us()
+    with rt.db.session() as session:
+        roles = {
+            b.role: {
+                "pid": b.pid,
+                "alive": _pid_alive(b.pid) and now - b.at_us < ALIVE_SECONDS * US,
+                "last_heartbeat": iso(b.at_us),
+                "up_since": iso(b.started_at_us),
+            }
+            for b in session.scalars(select(Heartbeat))
+        }
+        channels = {}
+        for channel in rt.settings.channels:
+            timeline = schedule.load_timeline(session, channel.name, ending_after_us=now)
+            on_air = timeline.on_air(now)
+            upcoming = timeline.upcoming(now, 1)
+            channels[channel.name] = {
+                "on_air": on_air.title if on_air else None,
+                "next": upcoming[0].title if upcoming else None,
+                "buffer_minutes": round(_buffer_minutes(session, channel.name, now), 2),
+            }
+        counts = {
+            "assets_ready": session.scalar(select(func.count()).select_from(Asset).where(Asset.status == AssetStatus.READY)),
+            "plans": dict(session.execute(select(Plan.status, func.count()).group_by(Plan.status)).all()),
+            "jobs": dict(session.execute(select(Job.state, func.count()).group_by(Job.state)).all()),
+        }
+        counts["plans"] = {k.value: v for k, v in counts["plans"].items()}
+        counts["jobs"] = {k.value: v for k, v in counts["jobs"].items()}
+        events = [
+            {"at": iso(e.at_us), "kind": e.kind, "channel": e.channel, "message": e.message}
+            for e in session.scalars(select(Event).order_by(Event.id.desc()).limit(8))
+        ]
+    return {"roles": roles, "channels": channels, "counts": counts, "recent_events": events}
+
+
+def _emit(args: argparse.Namespace, data: dict, render) -> None:  # noqa: ANN001
+    if args.json:
+        print(json.dumps(data, indent=2))
+    else:
+        render(data)
+
+
+def _render_status(data: dict) -> None:
+    print("Roles:")
+    for role, info in sorted(data["roles"].items()):
+        state = "up" if info["alive"] else "DOWN"
+        print(f"  {role:<12} {state:<5} pid {info['pid']:<8} last heartbeat {info['last_heartbeat']}")
+    print("Channels:")
+    for name, info in data["channels"].items():
+        print(f"  {name:<12} on air: {info['on_air'] or '-'} | next: {info['next'] or '-'} | "
+              f"buffer {info['buffer_minutes']:.1f} min")  # fmt: skip
+    counts = data["counts"]
+    print(f"Assets ready: {counts['assets_ready']}  plans: {counts['plans'] or {}}  jobs: {counts['jobs'] or {}}")
+    print("Recent events:")
+    for event in data["recent_events"]:
+        print(f"  {event['at']}  {event['kind']:<20} {event['message']}")
+
+
+def _render_queue(data: dict) -> None:
+    for name, info in data.items():
+        print(f"Channel {name}: {info['buffer_minutes']:.1f} min scheduled ahead")
+        for e in info["entries"]:
+            print(f"  #{e['ordinal']:<5} {e['start']}  {e['duration_s']:7.1f} s  {e['kind']:<9} {e['title']}")
+
+
+def _render_streaming(data: dict) -> None:
+    for name, info in data.items():
+        on_air = info["on_air"]
+        print(f"Channel {name}: broadcaster {'up' if info['broadcaster_alive'] else 'DOWN'}")
+        print(f"  on air:        {on_air['title'] + ' (since ' + on_air['start'] + ')' if on_air else '-'}")
+        print(f"  media sequence {info['media_sequence']}, newest segment {info['newest_segment']}, "
+              f"{info['segments_published']} segments published")  # fmt: skip
+        print(f"  last tick:     {info['last_tick'] or '-'}")
+        age = info["playlist_age_s"]
+        print(f"  playlist age:  {f'{age:.1f} s' if age is not None else '-'}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vvtvctl", description="Inspect and control VVTV.")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("status", help="roles, channels, counts, recent events").set_defaults(
+        func=lambda a: _emit(a, status(_open(a)), _render_status)
+    )
+
+    queue = commands.add_parser("queue", help="the upcoming schedule").add_subparsers(dest="queue_command", required=True)
+    show = queue.add_parser("show", help="upcoming entries with start times, buffer minutes")
+    show.add_argument("--channel")
+    show.add_argument("--limit", type=int, default=20)
+    show.set_defaults(func=lambda a: _emit(a, queue_show(rt := _open(a), _channel_names(rt.settings, a), a.limit),
+                                           _render_queue))  # fmt: skip
+
+    streaming = commands.add_parser("streaming", help="the live output").add_subparsers(
+        dest="streaming_command", required=True
+    )
+    stream_status = streaming.add_parser("status", help="on air now, segments published, last tick, playlist age")
+    stream_status.add_argument("--channel")
+    stream_status.set_defaults(
+        func=lambda a: _emit(a, streaming_status(rt := _open(a), _channel_names(rt.settings, a)), _render_streaming)
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from vvtv.cli import run_cli
+
+    return run_cli(build_parser(), argv)

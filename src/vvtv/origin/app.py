@@ -1,0 +1,207 @@
+"""The origin: serves the channels to viewers and CDNs over HTTP.
+
+Everything it serves comes from disk (the Broadcaster's playlists, the
+Factory's segments) or from the database (the guide); it holds no state of its
+own, so any number of origins can serve the same media folder and a restarted
+one carries on at once.
+
+    /                              player page of the default channel
+    /channels/NAME/                player page of channel NAME
+    /live.m3u8                     default channel's master playlist
+    /channels/NAME/*.m3u8          a channel's master and media playlists
+    /assets/...                    segments, VOD playlists and posters
+    /static/...                    the player's script, styles and hls.js
+    /healthz                       200 when every channel moves, 503 when one is stale
+    /api/channels/NAME/guide       what is on now and next
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Iterator
+from dataclasses import asdict
+
+import uvicorn
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from vvtv.errors import ConfigError, VVTVError
+from vvtv.origin.guide import read_guide
+from vvtv.origin.health import check_health
+from vvtv.origin.page import CONTENT_SECURITY_POLICY, HLS_LIBRARY, STATIC_DIR, PlayerPage
+from vvtv.origin.paths import PLAYLIST_SUFFIX, NotServed, ServedTree, content_type, media_tree
+from vvtv.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+# Playlists change with every segment; segments and posters never change once written.
+PLAYLIST_CACHE = "public, max-age=1"
+IMMUTABLE_CACHE = "public, max-age=31536000, immutable"
+STATIC_CACHE = "public, max-age=300"
+NO_STORE = "no-store"
+
+# Players on other sites (and CDNs) fetch the stream cross-origin.
+CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": "Content-Length, Content-Range, Accept-Ranges, Age, Date",
+}
+PREFLIGHT = {
+    **CORS,
+    "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
+    "Access-Control-Allow-Headers": "Range, If-Range, If-None-Match, If-Modified-Since",
+    "Access-Control-Max-Age": "86400",
+}
+MEDIA_METHODS = ["GET", "HEAD", "OPTIONS"]
+HEARTBEAT_SECONDS = 5.0
+
+
+def create_app(rt: Runtime) -> Starlette:
+    settings = rt.settings
+    media = media_tree(settings.media_dir)
+    static = ServedTree(folder=STATIC_DIR)
+    page = PlayerPage.load()
+    if not HLS_LIBRARY.is_file():
+        log.warning("origin: %s is missing (run `make vendor`); the player page needs it", HLS_LIBRARY)
+
+    def not_found(*, cors: bool) -> Response:
+        headers = {**CORS, "Cache-Control": NO_STORE} if cors else {"Cache-Control": NO_STORE}
+        return PlainTextResponse("Not Found", status_code=404, headers=headers)
+
+    def media_file(request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers=PREFLIGHT)
+        try:
+            path = media.resolve(request.scope["path"].removeprefix("/"))
+        except NotServed:
+            return not_found(cors=True)
+        if path.suffix == PLAYLIST_SUFFIX:
+            try:
+                # Read whole: the Broadcaster replaces playlists atomically, so this is one version.
+                body = path.read_bytes()
+            except OSError:
+                return not_found(cors=True)
+            return Response(body, media_type=content_type(path), headers={**CORS, "Cache-Control": PLAYLIST_CACHE})
+        # FileResponse answers HEAD and byte Range requests (206, 416) itself.
+        return FileResponse(path, media_type=content_type(path), headers={**CORS, "Cache-Control": IMMUTABLE_CACHE})
+
+    def static_file(request: Request) -> Response:
+        try:
+            path = static.resolve(request.path_params["path"])
+        except NotServed:
+            return not_found(cors=False)
+        return FileResponse(path, media_type=content_type(path), headers={"Cache-Control": STATIC_CACHE})
+
+    def player_page(request: Request) -> Response:
+        name = request.path_params.get("name", settings.origin.default_channel)
+        try:
+            channel = settings.channel(name)
+        except ConfigError:
+            return not_found(cors=False)
+        playlist = "/live.m3u8" if "name" not in request.path_params else f"/channels/{name}/live.m3u8"
+        return HTMLResponse(
+            page.render(channel, playlist_url=playlist),
+            headers={"Cache-Control": "no-cache", "Content-Security-Policy": CONTENT_SECURITY_POLICY},
+        )
+
+    def healthz(_request: Request) -> Response:
+        health = check_health(settings, rt.clock)
+        body = {"status": health.status, "channels": {name: asdict(h) for name, h in health.channels.items()}}
+        return JSONResponse(body, status_code=200 if health.ok else 503, headers={"Cache-Control": NO_STORE})
+
+    def guide(request: Request) -> Response:
+        name = request.path_params["name"]
+        try:
+            settings.channel(name)
+        except ConfigError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=404, headers={"Cache-Control": NO_STORE})
+        try:
+            with rt.db.session() as session:
+                result = read_guide(session, name, rt.clock.now_us(), next_count=settings.origin.guide_next)
+        except (SQLAlchemyError, VVTVError) as exc:
+            log.warning("origin: guide of %s unavailable: %s", name, exc)
+            return JSONResponse(
+                {"error": "the schedule is unavailable right now"}, status_code=503, headers={"Cache-Control": NO_STORE}
+            )
+        return JSONResponse(asdict(result), headers={"Cache-Control": "public, max-age=2"})
+
+    return Starlette(
+        routes=[
+            Route("/", player_page),
+            Route("/channels/{name}/", player_page),
+            Route("/live.m3u8", media_file, methods=MEDIA_METHODS),
+            Route("/channels/{path:path}", media_file, methods=MEDIA_METHODS),
+            Route("/assets/{path:path}", media_file, methods=MEDIA_METHODS),
+            Route("/static/{path:path}", static_file),
+            Route("/healthz", healthz),
+            Route("/api/channels/{name}/guide", guide),
+        ]
+    )
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket that rebinds at once after a restart (SO_REUSEADDR skips TIME_WAIT)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"origin: cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    return sock
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # rt.stop is the one way a role is asked to finish; whoever runs the role owns the signals.
+        yield
+
+
+def serve(rt: Runtime, sock: socket.socket) -> None:
+    """Serve the origin on `sock` until rt.stop is set; closes the socket."""
+    config = uvicorn.Config(
+        create_app(rt), lifespan="off", log_level="warning", access_log=False, timeout_graceful_shutdown=2
+    )
+    server = _Server(config)
+    host, port = sock.getsockname()[:2]
+    started_us = rt.clock.now_us()
+
+    async def watch() -> None:
+        serving = asyncio.create_task(server.serve(sockets=[sock]))
+        next_beat = 0.0
+        loop = asyncio.get_running_loop()
+        while not serving.done():
+            if rt.stop.is_set():
+                server.should_exit = True
+            elif loop.time() >= next_beat:
+                next_beat = loop.time() + HEARTBEAT_SECONDS
+                await asyncio.to_thread(_heartbeat, rt, started_us, host=host, port=port)
+            await asyncio.wait({serving}, timeout=0.2)
+        serving.result()
+
+    log.info("origin: serving %s on http://%s:%d/", rt.settings.media_dir, host, port)
+    try:
+        asyncio.run(watch())
+    finally:
+        sock.close()
+
+
+def _heartbeat(rt: Runtime, started_us: int, **data: object) -> None:
+    # The origin serves files without the database, so a database hiccup must not stop it.
+    try:
+        rt.heartbeat("origin", started_us, **data)
+    except (SQLAlchemyError, VVTVError) as exc:
+        log.warning("origin: heartbeat not recorded: %s", exc)
+
+
+def run(rt: Runtime) -> None:
+    """The origin role: serve on settings.origin host and port until rt.stop is set."""
+    serve(rt, listen(rt.settings.origin.host, rt.settings.origin.port))

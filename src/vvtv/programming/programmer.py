@@ -1,0 +1,173 @@
+"""The plain programmer: keeps every channel's timeline filled to the horizon.
+
+Choice: ready programmes in queue order (ready time), none repeated while an
+unaired one remains. When unaired content runs out, the emergency loop
+repeats what already aired, least recently aired first, and the slate when
+there is nothing at all. Emergency entries that have not started are
+replaced as soon as new content is ready. Later programming work changes
+`choose_next`, not this mechanism.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from vvtv.broadcast import schedule
+from vvtv.broadcast.slate import ensure_slate
+from vvtv.clock import US
+from vvtv.runtime import Runtime
+from vvtv.storage.models import Asset, AssetKind, AssetStatus, EntryKind, Event, ScheduleEntry
+
+PROGRAMME_KINDS = (AssetKind.PROGRAMME, AssetKind.EVERGREEN)
+
+
+@dataclass(kw_only=True)
+class FillReport:
+    channel: str
+    appended: int
+    dropped: int
+    buffer_us: int  # unaired ready content ahead of now
+    resumed: bool  # the timeline had run out and a new run started at now
+
+
+def _ready_assets(profile: str):  # noqa: ANN202
+    return select(Asset).where(
+        Asset.status == AssetStatus.READY, Asset.profile == profile, Asset.kind.in_(PROGRAMME_KINDS)
+    )
+
+
+def fresh_assets(session: Session, channel: str, profile: str) -> list[Asset]:
+    """Ready programmes never scheduled on this channel, in queue order."""
+    aired = select(ScheduleEntry.asset_id).where(ScheduleEntry.channel == channel)
+    return list(
+        session.scalars(_ready_assets(profile).where(Asset.id.not_in(aired)).order_by(Asset.ready_at_us, Asset.id))
+    )
+
+
+def emergency_candidates(session: Session, channel: str, profile: str) -> list[Asset]:
+    """Ready programmes that already aired, least recently scheduled first."""
+    last_start = (
+        select(ScheduleEntry.asset_id, func.max(ScheduleEntry.start_us).label("last"))
+        .where(ScheduleEntry.channel == channel)
+        .group_by(ScheduleEntry.asset_id)
+        .subquery()
+    )
+    query = (
+        _ready_assets(profile)
+        .join(last_start, last_start.c.asset_id == Asset.id)
+        .order_by(last_start.c.last, Asset.id)
+    )
+    return list(session.scalars(query))
+
+
+def unaired_ahead_us(session: Session, channel: str, now_us: int) -> int:
+    """Programme time scheduled after now (fresh content only)."""
+    rows = session.execute(
+        select(ScheduleEntry.start_us, ScheduleEntry.duration_us).where(
+            ScheduleEntry.channel == channel,
+            ScheduleEntry.kind == EntryKind.PROGRAMME,
+            ScheduleEntry.start_us + ScheduleEntry.duration_us > now_us,
+        )
+    )
+    return sum(start + duration - max(start, now_us) for start, duration in rows)
+
+
+class Programmer:
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self._buffer_low: dict[str, bool] = {}
+
+    def fill(self, channel: str) -> FillReport:
+        rt = self.rt
+        settings = rt.settings
+        profile_name = settings.channel(channel).profile
+        profile = settings.profiles[profile_name]
+        slate_id = ensure_slate(rt, profile_name).id
+        now = rt.clock.now_us()
+        # Entries starting this soon count as started: the broadcaster may already hold them.
+        guard = now + profile.segment_seconds * US
+        horizon = now + round(settings.broadcaster.horizon_minutes * 60 * US)
+        with rt.db.session() as session:
+            slate = session.get(Asset, slate_id)
+            fresh = fresh_assets(session, channel, profile_name)
+            dropped = 0
+            if fresh:
+                dropped = schedule.drop_unstarted(
+                    session, channel, starting_after_us=guard, kinds=[EntryKind.EMERGENCY]
+                )
+                if dropped:
+                    self._event(session, "emergency-replaced", channel, f"{len(fresh)} new programme(s) ready: "
+                                f"replaced {dropped} emergency entries that had not started")
+            tail = schedule.last_entry(session, channel)
+            resumed = tail is None or tail.end_us < now
+            end = now if resumed else tail.end_us
+            if resumed and tail is not None:
+                self._event(session, "timeline-resumed", channel,
+                            f"the timeline ran out {(now - tail.end_us) / US:.1f} s ago; a new run starts now")
+            appended = 0
+            previous_asset = None if resumed else tail.asset_id
+            emergency_horizon = now + round(settings.broadcaster.emergency_lookahead_minutes * 60 * US)
+            while end < (horizon if fresh else min(horizon, emergency_horizon)):
+                asset, kind, reason = self.choose_next(session, channel, profile_name, fresh, previous_asset, slate)
+                entry = schedule.append_entry(
+                    session, channel, asset, kind=kind, reason=reason, now_us=now,
+                    start_us=end if resumed and appended == 0 else None,
+                )  # fmt: skip
+                end = entry.end_us
+                previous_asset = asset.id
+                appended += 1
+            if appended or dropped:
+                schedule.bump_version(session, channel)
+            buffer_us = unaired_ahead_us(session, channel, now) + sum(a.duration_us for a in fresh)
+            self._watch_buffer(session, channel, buffer_us)
+        return FillReport(channel=channel, appended=appended, dropped=dropped, buffer_us=buffer_us, resumed=resumed)
+
+    def choose_next(
+        self,
+        session: Session,
+        channel: str,
+        profile: str,
+        fresh: list[Asset],
+        previous_asset: int | None,
+        slate: Asset,
+    ) -> tuple[Asset, EntryKind, str]:
+        if fresh:
+            return fresh.pop(0), EntryKind.PROGRAMME, "next in queue"
+        candidates = [a for a in emergency_candidates(session, channel, profile) if a.id != previous_asset]
+        if candidates:
+            return candidates[0], EntryKind.EMERGENCY, "emergency loop: no unaired content, repeating"
+        if previous_asset is not None and previous_asset != slate.id:
+            only = session.get(Asset, previous_asset)
+            if only is not None and only.kind in PROGRAMME_KINDS and only.status == AssetStatus.READY:
+                return only, EntryKind.EMERGENCY, "emergency loop: the only programme, repeating"
+        return slate, EntryKind.EMERGENCY, "emergency loop: no ready content, slate"
+
+    def _watch_buffer(self, session: Session, channel: str, buffer_us: int) -> None:
+        target = self.rt.settings.broadcaster.buffer_target_minutes * 60 * US
+        low = buffer_us < target
+        if low != self._buffer_low.get(channel, False):
+            if low:
+                message = (f"ready content {buffer_us / US / 60:.1f} min is short of the "
+                           f"{target / US / 60:.0f} min target: the emergency loop fills the timeline")
+            else:
+                message = f"ready content {buffer_us / US / 60:.1f} min is back above the target"
+            self._event(session, "buffer-low" if low else "buffer-ok", channel, message, buffer_us=buffer_us)
+        self._buffer_low[channel] = low
+
+    def _event(self, session: Session, kind: str, channel: str, message: str, **data: object) -> None:
+        session.add(Event(at_us=self.rt.clock.now_us(), kind=kind, channel=channel, message=message, data=data))
+
+
+def run(rt: Runtime) -> None:
+    """The programmer role: fill every channel, then again every poll interval."""
+    started = rt.clock.now_us()
+    programmer = Programmer(rt)
+    with rt.db.session() as session:
+        schedule.ensure_channels(session, rt.settings, started)
+    while not rt.stop.is_set():
+        reports = [programmer.fill(c.name) for c in rt.settings.channels]
+        rt.heartbeat("programmer", started, buffer_us={r.channel: r.buffer_us for r in reports})
+        rt.stop.wait(max(rt.settings.broadcaster.poll_seconds, 1.0))

@@ -1,0 +1,45 @@
+"""The roles that `vvtv run ROLE` and `vvtv up` start, each in a process of its own.
+
+Each is imported only when its role starts, so a role's heavy dependencies
+(a browser, torch) never slow the others down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from vvtv.runtime import Runtime
+
+Role = Callable[[Runtime], None]
+
+
+def _programmer(rt: Runtime) -> None:
+    from vvtv.programming.programmer import run
+
+    run(rt)
+
+
+def _broadcaster(rt: Runtime) -> None:
+    from vvtv.broadcast.broadcaster import run
+
+    run(rt)
+
+
+def _origin(rt: Runtime) -> None:
+    from vvtv.origin.app import run
+
+    run(rt)
+
+
+def _demo(rt: Runtime) -> None:
+    from vvtv.demo.seed import run
+
+    run(rt)
+
+
+ROLES: dict[str, Role] = {
+    "programmer": _programmer,
+    "broadcaster": _broadcaster,
+    "origin": _origin,
+    "demo": _demo,
+}

@@ -1,0 +1,133 @@
+"""`vvtv up`: every role in a process of its own, restarted with backoff when it dies or hangs.
+
+Children get PR_SET_PDEATHSIG, so if the supervisor itself is killed (even
+with SIGKILL) its roles die with it and a new `vvtv up` starts clean.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from vvtv.broadcast import schedule
+from vvtv.broadcast.slate import ensure_slates
+from vvtv.clock import US
+from vvtv.errors import ConfigError
+from vvtv.roles import ROLES
+from vvtv.runtime import Runtime
+from vvtv.storage.models import Heartbeat
+
+PR_SET_PDEATHSIG = 1
+HEALTHY_AFTER_SECONDS = 60  # a role that ran this long has its backoff reset
+# Roles that heartbeat; one silent this long is hung and is restarted.
+HEARTBEAT_TIMEOUT_SECONDS = {"broadcaster": 20, "programmer": 60}
+
+
+def _die_with_parent() -> None:
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+@dataclass(kw_only=True)
+class Child:
+    role: str
+    process: subprocess.Popen | None = None
+    started_at: float = 0.0
+    restart_at: float = 0.0
+    failures: int = 0
+
+
+class Supervisor:
+    def __init__(self, rt: Runtime, overrides: list[str]) -> None:
+        unknown = [r for r in rt.settings.supervisor.roles if r not in ROLES]
+        if unknown:
+            raise ConfigError(f"supervisor.roles: unknown role(s) {unknown}; roles are {sorted(ROLES)}")
+        self.rt = rt
+        self.overrides = overrides
+        self.children = [Child(role=r) for r in rt.settings.supervisor.roles]
+
+    def command(self, role: str) -> list[str]:
+        sets = [arg for pair in self.overrides for arg in ("--set", pair)]
+        return [sys.executable, "-m", "vvtv.cli", *sets, "run", role]
+
+    def start(self, child: Child) -> None:
+        child.process = subprocess.Popen(self.command(child.role), stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+        child.started_at = time.monotonic()
+
+    def check(self, child: Child) -> None:
+        now = time.monotonic()
+        if child.process is None:
+            if now >= child.restart_at:
+                self.start(child)
+            return
+        code = child.process.poll()
+        if code is None and self._hung(child):
+            child.process.kill()
+            child.process.wait()
+            code = -signal.SIGKILL
+            self.rt.record_event("role-hung", f"{child.role} stopped heartbeating; killed it", role=child.role)
+        if code is None:
+            if now - child.started_at > HEALTHY_AFTER_SECONDS:
+                child.failures = 0
+            return
+        child.failures += 1
+        backoff = min(2 ** (child.failures - 1), self.rt.settings.supervisor.max_backoff_seconds)
+        self.rt.record_event(
+            "role-restart",
+            f"{child.role} exited with {code}; restarting in {backoff:.0f} s",
+            role=child.role,
+            exit_code=code,
+        )
+        child.process = None
+        child.restart_at = now + backoff
+
+    def _hung(self, child: Child) -> bool:
+        timeout = HEARTBEAT_TIMEOUT_SECONDS.get(child.role)
+        if timeout is None or time.monotonic() - child.started_at < timeout:
+            return False
+        with self.rt.db.session() as session:
+            beat = session.scalars(select(Heartbeat).where(Heartbeat.role == child.role)).first()
+        return beat is None or beat.pid != child.process.pid or self.rt.clock.now_us() - beat.at_us > timeout * US
+
+    def run(self) -> None:
+        self.rt.stop_on_signals()
+        try:
+            while not self.rt.stop.is_set():
+                for child in self.children:
+                    self.check(child)
+                self.rt.stop.wait(0.5)
+        finally:
+            self.shutdown()
+
+    def shutdown(self) -> None:
+        running = [c.process for c in self.children if c.process and c.process.poll() is None]
+        for process in running:
+            process.terminate()
+        deadline = time.monotonic() + 10
+        for process in running:
+            try:
+                process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def prepare(rt: Runtime) -> None:
+    """What must exist before the roles start: the channels and their slates."""
+    with rt.db.session() as session:
+        schedule.ensure_channels(session, rt.settings, rt.clock.now_us())
+    ensure_slates(rt)
+
+
+def up(rt: Runtime, overrides: list[str]) -> None:
+    supervisor = Supervisor(rt, overrides)
+    prepare(rt)
+    rt.record_event("up", f"vvtv up (pid {os.getpid()}) starting roles {rt.settings.supervisor.roles}")
+    supervisor.run()
