@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
@@ -157,6 +157,59 @@ class DemoSettings(BaseModel):
         return self
 
 
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
+
+
+class FactorySettings(BaseModel):
+    """How the Factory turns approved plans into Assets (see processing/factory.py)."""
+
+    # Smallest accepted picture: the shorter side of the displayed frame, so 720 means 720p
+    # for landscape and 720x1280 for a vertical phone video.
+    min_height: int = Field(default=720, ge=64, le=4320)
+    min_seconds: float = Field(default=10, gt=0)
+    max_seconds: float = Field(default=4 * 3600, gt=0)
+    max_download_bytes: int = Field(default=8_000_000_000, ge=1_000_000)
+    # A download that sends nothing for this long has stalled; the whole download may take at most
+    # download_max_seconds.
+    download_stall_seconds: float = Field(default=30, gt=0, le=600)
+    download_max_seconds: float = Field(default=3600, gt=0)
+    max_attempts: int = Field(default=3, ge=1, le=20)
+    # A worker renews its lease every lease_seconds / 3; a crashed worker's job is taken over
+    # once the lease has run out.
+    lease_seconds: float = Field(default=60, ge=3, le=3600)
+    # Wait before retry n: retry_backoff_seconds * 2^(n-1), at most retry_backoff_max_seconds.
+    retry_backoff_seconds: float = Field(default=30, ge=0)
+    retry_backoff_max_seconds: float = Field(default=900, ge=0)
+    poll_seconds: float = Field(default=2, gt=0, le=300)
+    vmaf_threshold: float = Field(default=85, ge=0, le=100)
+    # Score every n-th frame only: VMAF on every frame would cost as much as the encode.
+    vmaf_subsample: int = Field(default=10, ge=1, le=250)
+    # The one retry after a VMAF score below the threshold uses this slower x264 preset.
+    vmaf_retry_preset: str = "slow"
+    # Loudnorm aims this far below the profile's true-peak ceiling, because AAC encoding
+    # raises peaks a little.
+    true_peak_margin_db: float = Field(default=1.0, ge=0, le=6)
+    # What happens to a downloaded source once its Asset is ready (an operator's local file is
+    # never touched).
+    keep_sources: Literal["delete", "archive"] = "delete"
+    # What happens to a failed job's files: removed, or kept for inspection under factory/quarantine.
+    on_failure: Literal["delete", "quarantine"] = "delete"
+    # A job does not start while the media folder's disk has less free space than this.
+    min_free_bytes: int = Field(default=2_000_000_000, ge=0)
+    # Hosts a plan's URLs may point at although they resolve to a private address (tests, a LAN archive).
+    allowed_hosts: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _ranges(self) -> "FactorySettings":
+        if self.min_seconds >= self.max_seconds:
+            raise ValueError("min_seconds must be less than max_seconds")
+        if self.retry_backoff_seconds > self.retry_backoff_max_seconds:
+            raise ValueError("retry_backoff_seconds must not exceed retry_backoff_max_seconds")
+        if self.vmaf_retry_preset not in X264_PRESETS:
+            raise ValueError(f"vmaf_retry_preset must be one of {X264_PRESETS}")
+        return self
+
+
 class SupervisorSettings(BaseModel):
     roles: list[str] = Field(default_factory=lambda: ["programmer", "broadcaster", "origin", "demo"])
     max_backoff_seconds: float = Field(default=30, gt=0)
@@ -181,6 +234,7 @@ class Settings(BaseSettings):
     broadcaster: BroadcasterSettings = BroadcasterSettings()
     origin: OriginSettings = OriginSettings()
     demo: DemoSettings = DemoSettings()
+    factory: FactorySettings = FactorySettings()
     supervisor: SupervisorSettings = SupervisorSettings()
 
     @model_validator(mode="after")
