@@ -210,6 +210,81 @@ class FactorySettings(BaseModel):
         return self
 
 
+class DiscoverySettings(BaseModel):
+    """The Curator: its browser, its manners and its standards."""
+
+    # Empty: found on PATH (chromium, chromium-browser, google-chrome).
+    chromium_path: str = ""
+    headless: bool = True
+    # Multiplies every human-like delay: 1 is a person's pace, 0 turns pacing off (tests, benchmarks).
+    pacing: float = Field(default=1.0, ge=0, le=10)
+    seed: int = 1
+    # Hosts (or host:port) that may be private or loopback addresses. The demo site is one.
+    allowed_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1:8091"])
+    # Where scheduled discoveries search: URLs (the generic profile) or names of YAML site profiles.
+    start_sites: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:8091/"])
+    site_profiles_dir: Path | None = None
+    queries: list[str] = Field(default_factory=lambda: ["creative commons music"], min_length=1)
+    max_plans: int = Field(default=10, ge=1, le=1000)  # approved plans per scheduled discovery
+    schedule_minutes: float = Field(default=60, gt=0)
+    # How often the buffer is checked; below broadcaster.buffer_target_minutes a discovery starts at once,
+    # but never sooner than min_gap_minutes after the previous one.
+    buffer_check_seconds: float = Field(default=30, gt=0)
+    min_gap_minutes: float = Field(default=5, ge=0)
+    min_interval_seconds: float = Field(default=2.0, ge=0, le=600)  # between two pages of one domain
+    page_budget: int = Field(default=60, ge=1, le=100_000)  # pages per domain per discovery
+    max_result_pages: int = Field(default=3, ge=1, le=100)
+    min_height: int = Field(default=720, ge=1, le=4320)  # below this the video is not HD
+    watch_seconds: float = Field(default=5.0, ge=0.5, le=120)
+    find_video_seconds: float = Field(default=6.0, gt=0, le=120)
+    min_advance_ratio: float = Field(default=0.75, gt=0, le=1)  # currentTime vs wall clock while watching
+    max_stalls: int = Field(default=1, ge=0)
+    max_dropped_ratio: float = Field(default=0.2, ge=0, le=1)
+    page_timeout_seconds: float = Field(default=20, gt=0, le=600)
+    max_page_bytes: int = Field(default=20_000_000, ge=10_000)  # a larger document is not a web page
+    min_duration_seconds: float = Field(default=5, ge=0)
+    max_duration_seconds: float = Field(default=4 * 3600, gt=0)
+    require_open_licence: bool = True
+    min_score: float = Field(default=0.5, ge=0, le=1)
+    restart_after_pages: int = Field(default=100, ge=1)  # a fresh browser now and then keeps memory flat
+
+    @model_validator(mode="after")
+    def _durations(self) -> "DiscoverySettings":
+        if self.min_duration_seconds >= self.max_duration_seconds:
+            raise ValueError("min_duration_seconds must be below max_duration_seconds")
+        return self
+
+    def chromium_executable(self) -> str:
+        if self.chromium_path:
+            if not Path(self.chromium_path).is_file():
+                raise ConfigError(f"discovery.chromium_path: no file at {self.chromium_path}")
+            return self.chromium_path
+        for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+            found = shutil.which(name)
+            if found:
+                return found
+        raise ConfigError("discovery.chromium_path: no Chromium on PATH (apt-get install chromium, or set the path)")
+
+
+class LLMSettings(BaseModel):
+    """The LLM judge, through Ollama's HTTP API. An empty base_url means no LLM: the deterministic judge decides."""
+
+    base_url: str = Field(default="", pattern=r"^(https?://[^\s/]+(/\S*)?)?$")
+    model: str = Field(default="llama3.1:8b", min_length=1)
+    timeout_seconds: float = Field(default=30, gt=0, le=600)
+    # The circuit breaker opens after this many failures within the window, and probes after the cool-down.
+    breaker_failures: int = Field(default=3, ge=1, le=100)
+    breaker_window_seconds: float = Field(default=300, gt=0)
+    breaker_cooldown_seconds: float = Field(default=120, gt=0)
+
+
+class DemoSiteSettings(BaseModel):
+    """The built-in demo video website (`vvtv demo-site`)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8091, ge=0, le=65535)
+
+
 class SupervisorSettings(BaseModel):
     roles: list[str] = Field(default_factory=lambda: ["programmer", "broadcaster", "origin", "demo"])
     max_backoff_seconds: float = Field(default=30, gt=0)
@@ -236,6 +311,9 @@ class Settings(BaseSettings):
     demo: DemoSettings = DemoSettings()
     factory: FactorySettings = FactorySettings()
     supervisor: SupervisorSettings = SupervisorSettings()
+    discovery: DiscoverySettings = DiscoverySettings()
+    llm: LLMSettings = LLMSettings()
+    demo_site: DemoSiteSettings = DemoSiteSettings()
 
     @model_validator(mode="after")
     def _consistent(self) -> "Settings":
