@@ -81,6 +81,8 @@ class Broadcaster:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
         settings = rt.settings
+        with rt.db.session() as session:
+            schedule.ensure_channels(session, settings, rt.clock.now_us())
         self.playouts: list[ChannelPlayout] = []
         for channel in settings.channels:
             profile = settings.profiles[channel.profile]
@@ -129,8 +131,6 @@ class Broadcaster:
 
 def run(rt: Runtime) -> None:
     started = rt.clock.now_us()
-    with rt.db.session() as session:
-        schedule.ensure_channels(session, rt.settings, started)
     broadcaster = Broadcaster(rt)
     next_poll = next_heartbeat = 0
     while not rt.stop.is_set():

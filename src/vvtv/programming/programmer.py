@@ -79,16 +79,18 @@ class Programmer:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
         self._buffer_low: dict[str, bool] = {}
+        with rt.db.session() as session:
+            schedule.ensure_channels(session, rt.settings, rt.clock.now_us())
 
     def fill(self, channel: str) -> FillReport:
         rt = self.rt
         settings = rt.settings
         profile_name = settings.channel(channel).profile
-        profile = settings.profiles[profile_name]
         slate_id = ensure_slate(rt, profile_name).id
         now = rt.clock.now_us()
-        # Entries starting this soon count as started: the broadcaster may already hold them.
-        guard = now + profile.segment_seconds * US
+        # Entries starting within one broadcaster poll count as started: a broadcaster
+        # re-reads the timeline that often, and publishes nothing of an entry before it starts.
+        guard = now + round(settings.broadcaster.poll_seconds * US)
         horizon = now + round(settings.broadcaster.horizon_minutes * 60 * US)
         with rt.db.session() as session:
             slate = session.get(Asset, slate_id)
@@ -165,8 +167,6 @@ def run(rt: Runtime) -> None:
     """The programmer role: fill every channel, then again every poll interval."""
     started = rt.clock.now_us()
     programmer = Programmer(rt)
-    with rt.db.session() as session:
-        schedule.ensure_channels(session, rt.settings, started)
     while not rt.stop.is_set():
         reports = [programmer.fill(c.name) for c in rt.settings.channels]
         rt.heartbeat("programmer", started, buffer_us={r.channel: r.buffer_us for r in reports})
