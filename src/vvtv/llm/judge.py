@@ -1,0 +1,116 @@
+"""Judging a found video against the channel's brief: the LLM when it is there and healthy,
+the deterministic judge otherwise. Every Judgement says which judge decided and why that one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pydantic import BaseModel, Field, ValidationError
+
+from vvtv.clock import Clock
+from vvtv.config import LLMSettings
+from vvtv.llm.breaker import BreakerState, CircuitBreaker
+from vvtv.llm.fallback import DeterministicJudge
+from vvtv.llm.ollama import ChatMessage, LLMError, OllamaClient
+from vvtv.llm.records import Judgement, VideoFacts
+
+LLM_JUDGE = "llm"
+
+
+class LLMAnswer(BaseModel):
+    """The structured answer the LLM must give; anything else counts as a failure."""
+
+    score: float = Field(ge=0, le=10)
+    reasons: list[str] = Field(min_length=1)
+    tags: list[str] = Field(default_factory=list, max_length=20)
+
+
+ANSWER_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "score": {"type": "integer", "minimum": 0, "maximum": 10},
+        "reasons": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+        "tags": {"type": "array", "items": {"type": "string"}},
+    },
+    "required": ["score", "reasons", "tags"],
+}
+
+SYSTEM_PROMPT = (
+    "You pick videos for a 24/7 TV channel. Judge how well one video fits the channel's brief. "
+    "Answer only with JSON: score (0 = does not fit at all, 10 = a perfect fit), reasons "
+    "(short sentences), tags (a few lowercase topic words)."
+)
+
+
+def describe_video(facts: VideoFacts) -> str:
+    duration = f"{facts.duration_s:.0f} s" if facts.duration_s else "unknown"
+    return (
+        f"Title: {facts.title}\nDescription: {facts.description or '(none)'}\n"
+        f"Tags: {', '.join(facts.tags) or '(none)'}\nDuration: {duration}\n"
+        f"Licence: {facts.licence or 'unknown'}\nResolution: {facts.height or '?'} lines\nPage: {facts.page_url}"
+    )
+
+
+def ask_llm(client: OllamaClient, facts: VideoFacts, brief: str) -> LLMAnswer:
+    messages = [
+        ChatMessage(role="system", content=SYSTEM_PROMPT),
+        ChatMessage(role="user", content=f"Channel brief: {brief}\n\nVideo:\n{describe_video(facts)}"),
+    ]
+    answer = client.chat_json(messages, ANSWER_SCHEMA)
+    try:
+        return LLMAnswer.model_validate(answer)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "answer"
+        raise LLMError(f"the model's answer does not match the schema: {where}: {first['msg']}") from None
+
+
+class Judge:
+    """The LLM behind a circuit breaker, with the deterministic judge for when it cannot answer."""
+
+    def __init__(
+        self,
+        settings: LLMSettings,
+        *,
+        clock: Clock,
+        fallback: DeterministicJudge,
+        on_breaker_change: Callable[[BreakerState, str], None] | None = None,
+    ) -> None:
+        self.fallback = fallback
+        self.client = (
+            OllamaClient(base_url=settings.base_url, model=settings.model, timeout_seconds=settings.timeout_seconds)
+            if settings.base_url
+            else None
+        )
+        self.breaker = CircuitBreaker(
+            clock=clock,
+            failures=settings.breaker_failures,
+            window_seconds=settings.breaker_window_seconds,
+            cooldown_seconds=settings.breaker_cooldown_seconds,
+            on_change=on_breaker_change,
+        )
+
+    def judge(self, facts: VideoFacts, brief: str) -> Judgement:
+        if self.client is None:
+            return self.fallback.judge(facts, brief, why="no LLM configured (llm.base_url is empty)")
+        if not self.breaker.allow():
+            return self.fallback.judge(facts, brief, why=f"LLM circuit breaker {self.breaker.describe()}")
+        probing = self.breaker.state is BreakerState.HALF_OPEN
+        try:
+            answer = ask_llm(self.client, facts, brief)
+        except LLMError as exc:
+            self.breaker.record_failure(str(exc))
+            return self.fallback.judge(facts, brief, why=f"LLM call failed: {exc}")
+        self.breaker.record_success()
+        return Judgement(
+            judge=LLM_JUDGE,
+            score=answer.score / 10,
+            reasons=answer.reasons,
+            tags=[t.strip().lower() for t in answer.tags if t.strip()],
+            why_this_judge=f"{self.client.model} answered" + (" (probe after the cool-down)" if probing else ""),
+        )
+
+    def close(self) -> None:
+        if self.client:
+            self.client.close()
