@@ -1,21 +1,36 @@
 """The one module that starts ffmpeg and ffprobe.
 
 ffmpeg never reads the terminal (stdin is /dev/null), is killed on any
-exception or timeout, and a failure raises ToolError carrying its stderr.
+exception or timeout (and by the kernel when the process that started it
+dies, so a killed worker leaves no orphan encoder writing files), and a
+failure raises ToolError carrying its stderr.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+import signal
 import subprocess
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 from vvtv.errors import InputError, ToolError
 
 ProgressCallback = Callable[[float], None]  # media seconds done
+PR_SET_PDEATHSIG = 1
+
+
+@dataclass(kw_only=True)
+class FFmpegReport:
+    """What a finished ffmpeg run reported: its stderr and its last progress figures."""
+
+    stderr: str
+    frames: int  # video frames written by the first output that has video
+    out_time_s: float  # media time reached by the outputs
 
 
 @lru_cache(maxsize=1)
@@ -33,6 +48,10 @@ def ffprobe_binary() -> str:
     return os.environ.get("VVTV_TOOLS__FFPROBE") or "ffprobe"
 
 
+def _die_with_parent() -> None:
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 def run_ffmpeg(
     args: Sequence[str],
     *,
@@ -41,6 +60,20 @@ def run_ffmpeg(
     cwd: str | None = None,
 ) -> str:
     """Run ffmpeg with `args`; return its stderr. Progress is read from `-progress pipe:1`."""
+    return run_ffmpeg_report(args, timeout=timeout, on_progress=on_progress, cwd=cwd).stderr
+
+
+def run_ffmpeg_report(
+    args: Sequence[str],
+    *,
+    timeout: float = 3600,
+    on_progress: ProgressCallback | None = None,
+    cwd: str | None = None,
+) -> FFmpegReport:
+    """Run ffmpeg with `args`; return its stderr and final progress. ToolError on failure.
+
+    `on_progress` may raise (to cancel): ffmpeg is killed and the exception propagates.
+    """
     command = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-y", "-progress", "pipe:1", "-nostats", *args]
     stderr_lines: list[str] = []
     try:
@@ -52,6 +85,7 @@ def run_ffmpeg(
             text=True,
             errors="replace",
             cwd=cwd,
+            preexec_fn=_die_with_parent,
         )
     except OSError as exc:
         raise ToolError(f"ffmpeg could not start: {exc}", command=command) from exc
@@ -60,12 +94,18 @@ def run_ffmpeg(
     drain.start()
     timer = threading.Timer(timeout, process.kill)
     timer.start()
+    frames, out_time_us = 0, 0
     try:
         for line in process.stdout:
-            if on_progress and line.startswith("out_time_us="):
-                value = line.partition("=")[2].strip()
-                if value.isdigit():
-                    on_progress(int(value) / 1_000_000)
+            key, _, value = line.strip().partition("=")
+            if not value.isdigit():
+                continue  # "N/A" before the first frame
+            if key == "frame":
+                frames = int(value)
+            elif key == "out_time_us":
+                out_time_us = int(value)
+                if on_progress:
+                    on_progress(out_time_us / 1_000_000)
         process.wait()
     except BaseException:
         process.kill()
@@ -78,7 +118,7 @@ def run_ffmpeg(
     if process.returncode != 0:
         reason = "timed out" if process.returncode == -9 and not timer.is_alive() else f"exit {process.returncode}"
         raise ToolError(f"ffmpeg failed ({reason})", command=command, stderr=stderr)
-    return stderr
+    return FFmpegReport(stderr=stderr, frames=frames, out_time_s=out_time_us / 1_000_000)
 
 
 def probe(path_or_url: str, *, timeout: float = 60) -> dict:

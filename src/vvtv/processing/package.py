@@ -4,6 +4,13 @@ One run decodes the source once, splits it to every rung of the ladder, and
 writes one VOD playlist per rendition. Keyframes are forced on the same 2 s
 grid in every rendition (no scene-cut keyframes, closed GOPs), so all
 renditions share the same segment boundaries.
+
+The same run can also write the poster and check its own output (`Checks`):
+each rendition's encoded video is decoded back inside ffmpeg (a loopback
+decoder, `-dec`) and scored with VMAF against the source scaled to that
+rendition's size, and the top rendition's encoded audio goes through a
+loudness meter. So quality control costs no second pass over the source and
+no second read of the segments.
 """
 
 from __future__ import annotations
@@ -17,9 +24,12 @@ from vvtv.clock import US
 from vvtv.config import Profile, Rendition
 from vvtv.errors import ToolError
 from vvtv.processing.ffmpeg import ProgressCallback, probe, run_ffmpeg
+from vvtv.processing.quality import read_vmaf, vmaf_filter
 
 SEGMENT_PATTERN = "seg_%05d.ts"
 PLAYLIST_NAME = "index.m3u8"
+POSTER_NAME = "poster.jpg"
+MASTER_NAME = "master.m3u8"
 
 
 @dataclass(kw_only=True)
@@ -37,6 +47,17 @@ class Source:
     video_filters: list[str] = field(default_factory=list)
     audio_filters: list[str] = field(default_factory=list)
     duration_s: float | None = None  # cut the output at this length
+
+
+@dataclass(kw_only=True)
+class Checks:
+    """Measurements made inside the encode, on the encoder's own output."""
+
+    vmaf_log_dir: Path  # one libvmaf JSON log per rendition is written here
+    vmaf_subsample: int = 10  # score every n-th frame
+    # A measuring audio filter (vvtv.processing.loudness.meter_filter) run on the top
+    # rendition's encoded audio; its report ends up in Packaged.log.
+    loudness_meter: str | None = None
 
 
 @dataclass(kw_only=True)
@@ -62,23 +83,48 @@ class Packaged:
     directory: Path
     renditions: list[PackagedRendition]
     segment_durations_us: list[int]
+    poster: Path | None = None
+    vmaf: dict[str, float] = field(default_factory=dict)  # rendition name -> pooled mean VMAF
+    log: str = ""  # ffmpeg's stderr, where the loudness meter reports
 
     @property
     def duration_us(self) -> int:
         return sum(self.segment_durations_us)
 
 
-def build_filtergraph(source: Source, profile: Profile) -> tuple[str, list[str]]:
-    """The filter_complex and the output labels, video then audio, rendition by rendition."""
+@dataclass(kw_only=True)
+class Filtergraph:
+    text: str
+    outputs: list[str]  # the HLS output's labels: video then audio, rendition by rendition
+    poster: str | None = None  # the label of the poster frame's branch
+
+
+def _picture_chain(source: Source, profile: Profile, outputs: list[str]) -> str:
+    """The source picture at the profile's frame rate and pixel format, split into `outputs`."""
+    chain = [*source.video_filters, f"fps={profile.fps}", "format=yuv420p", f"split={len(outputs)}"]
+    return f"[{source.video}]" + ",".join(chain) + "".join(outputs)
+
+
+def _fit(rendition: Rendition) -> str:
+    """Fit inside the frame without stretching, then letterbox or pillarbox to the rendition's size."""
+    r = rendition
+    return (
+        f"scale={r.width}:{r.height}:force_original_aspect_ratio=decrease:force_divisible_by=2,"
+        f"pad={r.width}:{r.height}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1"
+    )
+
+
+def build_filtergraph(source: Source, profile: Profile, *, poster_at_s: float | None = None) -> Filtergraph:
+    """The filter_complex that makes every rendition's picture and sound (and the poster frame)."""
     count = len(profile.renditions)
-    video_chain = [*source.video_filters, f"fps={profile.fps}", "format=yuv420p", f"split={count}"]
-    parts = [f"[{source.video}]" + ",".join(video_chain) + "".join(f"[vs{i}]" for i in range(count))]
+    top = profile.renditions.index(profile.top)
+    parts = [_picture_chain(source, profile, [f"[vs{i}]" for i in range(count)])]
     for i, r in enumerate(profile.renditions):
-        # Fit inside the frame without stretching, then letterbox or pillarbox to 16:9.
-        parts.append(
-            f"[vs{i}]scale={r.width}:{r.height}:force_original_aspect_ratio=decrease:force_divisible_by=2,"
-            f"pad={r.width}:{r.height}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1[v{i}]"
-        )
+        if i == top and poster_at_s is not None:
+            parts.append(f"[vs{i}]{_fit(r)},split=2[v{i}][pv]")
+            parts.append(f"[pv]select='gte(t,{poster_at_s:.3f})'[poster]")
+        else:
+            parts.append(f"[vs{i}]{_fit(r)}[v{i}]")
     audio_in = f"[{source.audio}]" if source.audio else f"anullsrc=r={profile.audio_sample_rate}:cl=stereo,"
     audio_chain = [
         *source.audio_filters,
@@ -90,19 +136,63 @@ def build_filtergraph(source: Source, profile: Profile) -> tuple[str, list[str]]
         # Silence is endless: the video's length decides (-shortest below).
         audio_chain = audio_chain[len(source.audio_filters) :]
     parts.append(audio_in + ",".join(audio_chain) + "".join(f"[a{i}]" for i in range(count)))
-    labels = [label for i in range(count) for label in (f"[v{i}]", f"[a{i}]")]
-    return ";".join(parts), labels
+    outputs = [label for i in range(count) for label in (f"[v{i}]", f"[a{i}]")]
+    return Filtergraph(text=";".join(parts), outputs=outputs, poster="[poster]" if poster_at_s is not None else None)
 
 
-def encode_args(source: Source, profile: Profile, work: Path, *, crf_boost: bool = False) -> list[str]:
-    graph, labels = build_filtergraph(source, profile)
-    gop = profile.fps * profile.keyframe_seconds
-    args = [*source.inputs, "-filter_complex", graph]
+def vmaf_log(checks: Checks, rendition: Rendition) -> Path:
+    return checks.vmaf_log_dir / f"vmaf-{rendition.name}.json"
+
+
+def checks_args(source: Source, profile: Profile, checks: Checks) -> list[str]:
+    """Loopback decoders for the HLS output's streams, their checks, and a null output that ends them.
+
+    The HLS output's streams are numbered v0, a0, v1, a1, ... in the order of `-map`.
+    The reference is made again from the source in this second graph: a graph's
+    output cannot feed another graph, but the decoded source frames are shared.
+    """
+    count = len(profile.renditions)
+    args: list[str] = []
+    for i in range(count):
+        args += ["-dec", f"0:{2 * i}"]
+    parts = [_picture_chain(source, profile, [f"[rs{i}]" for i in range(count)])]
+    labels = []
+    for i, r in enumerate(profile.renditions):
+        parts.append(f"[rs{i}]{_fit(r)}[ref{i}]")
+        parts.append(f"[dec:{i}][ref{i}]{vmaf_filter(vmaf_log(checks, r), checks.vmaf_subsample)}[vmaf{i}]")
+        labels.append(f"[vmaf{i}]")
+    if checks.loudness_meter and source.audio:
+        top = profile.renditions.index(profile.top)
+        args += ["-dec", f"0:{2 * top + 1}"]
+        parts.append(f"[dec:{count}]{checks.loudness_meter}[meter]")
+        labels.append("[meter]")
+    args += ["-filter_complex", ";".join(parts)]
     for label in labels:
+        args += ["-map", label]
+    return [*args, *_cut(source), "-f", "null", "-"]
+
+
+def _cut(source: Source) -> list[str]:
+    return ["-t", f"{source.duration_s:.3f}"] if source.duration_s is not None else []
+
+
+def encode_args(
+    source: Source,
+    profile: Profile,
+    work: Path,
+    *,
+    preset: str | None = None,
+    poster_at_s: float | None = None,
+    checks: Checks | None = None,
+) -> list[str]:
+    graph = build_filtergraph(source, profile, poster_at_s=poster_at_s)
+    gop = profile.fps * profile.keyframe_seconds
+    args = [*source.inputs, "-filter_complex", graph.text]
+    for label in graph.outputs:
         args += ["-map", label]
     args += [
         "-c:v", "libx264", "-profile:v", "high", "-pix_fmt", "yuv420p",
-        "-preset", "medium" if crf_boost else profile.x264_preset,
+        "-preset", preset or profile.x264_preset,
         "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0",
         "-force_key_frames", f"expr:gte(t,n_forced*{profile.keyframe_seconds})",
         "-x264-params", "open-gop=0:scenecut=0",
@@ -113,8 +203,7 @@ def encode_args(source: Source, profile: Profile, work: Path, *, crf_boost: bool
             f"-b:v:{i}", f"{r.video_kbps}k", f"-maxrate:v:{i}", f"{r.video_kbps}k",
             f"-bufsize:v:{i}", f"{r.video_kbps * 2}k", f"-b:a:{i}", f"{r.audio_kbps}k",
         ]  # fmt: skip
-    if source.duration_s is not None:
-        args += ["-t", f"{source.duration_s:.3f}"]
+    args += _cut(source)
     if not source.audio:
         args += ["-shortest"]
     stream_map = " ".join(f"v:{i},a:{i},name:{r.name}" for i, r in enumerate(profile.renditions))
@@ -124,6 +213,11 @@ def encode_args(source: Source, profile: Profile, work: Path, *, crf_boost: bool
         "-hls_segment_filename", str(work / "%v" / SEGMENT_PATTERN),
         "-var_stream_map", stream_map, str(work / "%v" / PLAYLIST_NAME),
     ]  # fmt: skip
+    if graph.poster:
+        args += ["-map", graph.poster, "-frames:v", "1", "-c:v", "mjpeg", "-q:v", "3", "-update", "1",
+                 str(work / POSTER_NAME)]  # fmt: skip
+    if checks:
+        args += checks_args(source, profile, checks)
     return args
 
 
@@ -134,12 +228,17 @@ def package(
     *,
     on_progress: ProgressCallback | None = None,
     timeout: float = 3 * 3600,
-    crf_boost: bool = False,
+    preset: str | None = None,
+    poster_at_s: float | None = None,
+    checks: Checks | None = None,
 ) -> Packaged:
     """Encode `source` into `destination` (which must not exist yet); all or nothing.
 
     The work happens in a hidden sibling folder renamed into place at the end,
     so a crash never leaves a half-made asset where the Broadcaster looks.
+    `preset` overrides the profile's x264 preset (the Factory's higher-quality
+    retry); `poster_at_s` also writes poster.jpg from the top rendition at that
+    time; `checks` scores the output as it is made.
     """
     if destination.exists():
         raise FileExistsError(destination)
@@ -148,14 +247,37 @@ def package(
     for r in profile.renditions:
         (work / r.name).mkdir(parents=True)
     try:
-        run_ffmpeg(encode_args(source, profile, work, crf_boost=crf_boost), timeout=timeout, on_progress=on_progress)
+        args = encode_args(source, profile, work, preset=preset, poster_at_s=poster_at_s, checks=checks)
+        log = run_ffmpeg(args, timeout=timeout, on_progress=on_progress)
         durations = aligned_segment_durations(work, profile)
         renditions = [_describe(work, r) for r in profile.renditions]
+        vmaf = {r.name: read_vmaf(vmaf_log(checks, r)) for r in profile.renditions} if checks else {}
+        (work / MASTER_NAME).write_text(master_playlist(renditions, profile.fps))
+        has_poster = (work / POSTER_NAME).is_file()
         work.rename(destination)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    return Packaged(directory=destination, renditions=renditions, segment_durations_us=durations)
+    return Packaged(
+        directory=destination,
+        renditions=renditions,
+        segment_durations_us=durations,
+        poster=destination / POSTER_NAME if has_poster else None,
+        vmaf=vmaf,
+        log=log,
+    )
+
+
+def master_playlist(renditions: list[PackagedRendition], fps: int) -> str:
+    """The asset's own multivariant playlist (for `vvtv process` and players; the channel has its own)."""
+    lines = ["#EXTM3U", "#EXT-X-VERSION:6", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    for r in sorted(renditions, key=lambda r: -r.bandwidth):
+        lines.append(
+            f"#EXT-X-STREAM-INF:BANDWIDTH={r.bandwidth},RESOLUTION={r.width}x{r.height},"
+            f'CODECS="{r.codecs}",FRAME-RATE={fps:.3f}'
+        )
+        lines.append(f"{r.name}/{PLAYLIST_NAME}")
+    return "\n".join(lines) + "\n"
 
 
 def read_vod_durations(playlist: Path) -> list[int]:

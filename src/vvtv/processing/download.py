@@ -1,0 +1,187 @@
+"""Download: yt-dlp, used as a library (the only module that imports it).
+
+A plan's page URL or its captured media URL (a progressive file or an HLS
+playlist) becomes one local file. Every request yt-dlp makes is checked by
+netsafety first (http and https only, public addresses unless allowed), the
+size and the time are capped, and the file lands under its final name only
+when it is complete: yt-dlp writes `<name>.part` inside a `partial` folder,
+and the finished file is moved out of it.
+
+yt-dlp is kept from starting ffmpeg itself (no merging of separate video and
+audio formats, no fix-ups): only processing/ffmpeg.py runs ffmpeg.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from pathlib import Path
+
+import yt_dlp
+from yt_dlp.utils import DownloadError
+
+from vvtv.errors import InputError, RejectedError, ToolError
+from vvtv.netsafety import check_public_url
+
+DownloadProgress = Callable[[int, int | None], None]  # bytes done, total bytes when known
+# yt-dlp's messages for failures that another attempt would not change.
+PERMANENT_MARKERS = ("HTTP Error 4", "Unsupported URL", "No video formats found", "is not a valid URL")
+
+
+@dataclass(kw_only=True)
+class DownloadLimits:
+    max_bytes: int
+    max_media_seconds: float
+    stall_seconds: float  # no data for this long: the download has stalled
+    max_seconds: float  # the whole download, wall time
+    allowed_hosts: Collection[str]
+
+
+@dataclass(kw_only=True)
+class Downloaded:
+    path: Path
+    title: str
+    size_bytes: int
+
+
+class _Abort(Exception):
+    """Raised inside yt-dlp (a progress hook, a request) to stop it; carries the VVTV error to report.
+
+    yt-dlp lets exceptions it does not know pass through unwrapped.
+    """
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class _GuardedYoutubeDL(yt_dlp.YoutubeDL):
+    """A YoutubeDL that checks the address of every request before it is sent."""
+
+    def __init__(self, params: dict, allowed_hosts: Collection[str]) -> None:
+        super().__init__(params)
+        self._allowed_hosts = allowed_hosts
+
+    def urlopen(self, req):  # noqa: ANN001, ANN201 - yt-dlp's own signature
+        url = req if isinstance(req, str) else req.url
+        try:
+            check_public_url(url, self._allowed_hosts)
+        except InputError as exc:
+            raise _Abort(exc) from None
+        return super().urlopen(req)
+
+
+class _Logger:
+    """Keeps yt-dlp's messages for the error report instead of printing them."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def debug(self, message: str) -> None:
+        pass
+
+    def info(self, message: str) -> None:
+        pass
+
+    def warning(self, message: str) -> None:
+        self.lines.append(message)
+
+    def error(self, message: str) -> None:
+        self.lines.append(message)
+
+
+def _params(partial: Path, limits: DownloadLimits, hook: Callable[[dict], None], logger: _Logger) -> dict:
+    return {
+        "outtmpl": {"default": str(partial / "source.%(ext)s")},
+        # One file that holds both picture and sound: merging separate formats would need ffmpeg.
+        "format": "best[vcodec!=none]/best",
+        "noplaylist": True,
+        "playlist_items": "1",
+        "socket_timeout": limits.stall_seconds,
+        "retries": 1,
+        "fragment_retries": 1,
+        "extractor_retries": 0,
+        "skip_unavailable_fragments": False,
+        "fixup": "never",
+        "overwrites": True,
+        "continuedl": False,
+        "cachedir": False,
+        "noprogress": True,
+        "quiet": True,
+        "no_warnings": False,
+        "logger": logger,
+        "progress_hooks": [hook],
+    }
+
+
+def _classify(exc: DownloadError, logger: _Logger) -> Exception:
+    """yt-dlp's error as a VVTV one: permanent (InputError) or worth retrying (ToolError)."""
+    message = str(exc).removeprefix("ERROR: ").strip()
+    if any(marker in message for marker in PERMANENT_MARKERS):
+        return InputError(f"download failed: {message}")
+    return ToolError(f"download failed: {message}", stderr="\n".join(logger.lines))
+
+
+def download(
+    url: str,
+    directory: Path,
+    limits: DownloadLimits,
+    *,
+    on_progress: DownloadProgress | None = None,
+) -> Downloaded:
+    """Fetch `url` into `directory`; the result is there only when complete.
+
+    InputError or RejectedError when the URL or the video cannot be had (no
+    point retrying); ToolError for failures that may pass (a stall, a reset).
+    """
+    check_public_url(url, limits.allowed_hosts)
+    partial = directory / "partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    started = time.monotonic()  # the wall-time cap is about real I/O, not the channel's clock
+
+    def hook(status: dict) -> None:
+        done = int(status.get("downloaded_bytes") or 0)
+        total = status.get("total_bytes") or status.get("total_bytes_estimate")
+        if max(done, int(total or 0)) > limits.max_bytes:
+            size = max(done, int(total or 0))
+            raise _Abort(RejectedError(f"download exceeds the size cap: {size} bytes > {limits.max_bytes}"))
+        if time.monotonic() - started > limits.max_seconds:
+            raise _Abort(ToolError(f"download took longer than {limits.max_seconds:g} s"))
+        if on_progress:
+            on_progress(done, int(total) if total else None)
+
+    logger = _Logger()
+    try:
+        with _GuardedYoutubeDL(_params(partial, limits, hook, logger), limits.allowed_hosts) as ydl:
+            info = ydl.extract_info(url, download=False)
+            if info.get("_type") == "playlist":
+                entries = [e for e in info.get("entries") or [] if e]
+                if not entries:
+                    raise InputError(f"{url}: no video found")
+                info = entries[0]
+            duration = info.get("duration")
+            if duration and duration > limits.max_media_seconds:
+                raise RejectedError(f"too long: {duration:.0f} s (maximum {limits.max_media_seconds:g} s)")
+            if (info.get("filesize") or 0) > limits.max_bytes:
+                raise RejectedError(f"download exceeds the size cap: {info['filesize']} bytes > {limits.max_bytes}")
+            ydl.process_info(info)
+            fetched = Path(info.get("filepath") or ydl.prepare_filename(info))
+    except _Abort as exc:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise exc.error from None
+    except DownloadError as exc:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise _classify(exc, logger) from None
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    if not fetched.is_file():
+        shutil.rmtree(partial, ignore_errors=True)
+        raise ToolError(f"download of {url} finished without a file", stderr="\n".join(logger.lines))
+    final = directory / fetched.name
+    fetched.rename(final)
+    shutil.rmtree(partial, ignore_errors=True)
+    return Downloaded(path=final, title=str(info.get("title") or ""), size_bytes=final.stat().st_size)
