@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
 
 from vvtv.config import load_settings
 from vvtv.errors import VVTVError
+
+SUPERVISED_ENV = "VVTV_SUPERVISED"
 
 
 def cmd_up(args: argparse.Namespace) -> None:
@@ -22,7 +25,8 @@ def cmd_run(args: argparse.Namespace) -> None:
     from vvtv.roles import ROLES
     from vvtv.runtime import Runtime
 
-    rt = Runtime.open(load_settings(args.set))
+    # Under `vvtv up` the supervisor has migrated already; skipping it starts a role sooner.
+    rt = Runtime.open(load_settings(args.set), migrate=os.environ.get(SUPERVISED_ENV) != "1")
     rt.stop_on_signals()
     ROLES[args.role](rt)
 
@@ -35,6 +39,14 @@ def cmd_config_show(args: argparse.Namespace) -> None:
         print(json.dumps(data, indent=2))
         return
     _print_tree(data)
+
+
+def cmd_demo_site(args: argparse.Namespace) -> None:
+    from vvtv.demo.site import serve
+
+    settings = load_settings(args.set)
+    port = settings.demo_site.port if args.port is None else args.port
+    serve(host=args.host or settings.demo_site.host, port=port, cache_dir=settings.data_dir.resolve() / "demo-site")
 
 
 def _print_tree(data: dict, prefix: str = "") -> None:
@@ -59,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run one role in the foreground")
     run.add_argument("role", choices=sorted(ROLES))
     run.set_defaults(func=cmd_run)
+
+    demo_site = commands.add_parser("demo-site", help="serve the demo video website; prints its URL")
+    demo_site.add_argument("--host", help="address to listen on (default: demo_site.host)")
+    demo_site.add_argument("--port", type=int, help="port, 0 for any free one (default: demo_site.port)")
+    demo_site.set_defaults(func=cmd_demo_site)
 
     config = commands.add_parser("config", help="settings").add_subparsers(dest="config_command", required=True)
     show = config.add_parser("show", help="print the effective settings")

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from vvtv.broadcast import schedule
 from vvtv.broadcast.slate import ensure_slates
+from vvtv.cli import SUPERVISED_ENV
 from vvtv.clock import US
 from vvtv.errors import ConfigError
 from vvtv.roles import ROLES
@@ -51,14 +52,21 @@ class Supervisor:
             raise ConfigError(f"supervisor.roles: unknown role(s) {unknown}; roles are {sorted(ROLES)}")
         self.rt = rt
         self.overrides = overrides
-        self.children = [Child(role=r) for r in rt.settings.supervisor.roles]
+        # The origin first: after a restart, viewers are back as soon as it listens.
+        roles = sorted(rt.settings.supervisor.roles, key=lambda r: r != "origin")
+        self.children = [Child(role=r) for r in roles]
 
     def command(self, role: str) -> list[str]:
         sets = [arg for pair in self.overrides for arg in ("--set", pair)]
         return [sys.executable, "-m", "vvtv.cli", *sets, "run", role]
 
     def start(self, child: Child) -> None:
-        child.process = subprocess.Popen(self.command(child.role), stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+        child.process = subprocess.Popen(
+            self.command(child.role),
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, SUPERVISED_ENV: "1"},
+            preexec_fn=_die_with_parent,
+        )
         child.started_at = time.monotonic()
 
     def check(self, child: Child) -> None:
@@ -128,6 +136,9 @@ def prepare(rt: Runtime) -> None:
 
 def up(rt: Runtime, overrides: list[str]) -> None:
     supervisor = Supervisor(rt, overrides)
+    origin = next((c for c in supervisor.children if c.role == "origin"), None)
+    if origin:  # it serves what is on disk and needs no slate: start it before preparing
+        supervisor.start(origin)
     prepare(rt)
     rt.record_event("up", f"vvtv up (pid {os.getpid()}) starting roles {rt.settings.supervisor.roles}")
     supervisor.run()

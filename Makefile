@@ -1,0 +1,56 @@
+# The two front doors: `make up` runs the channel, `make test` runs the tests.
+# Both install what is missing first, every time: Debian packages through apt
+# (when run as root), Python packages into .venv, hls.js from npm.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+APT_PACKAGES := ffmpeg chromium nginx libnginx-mod-rtmp fonts-dejavu-core nodejs npm python3-venv
+# The demo profile keeps a 2-core machine responsive; a vvtv.toml of your own takes over.
+CONFIG := $(if $(wildcard vvtv.toml),vvtv.toml,deploy/demo.toml)
+
+.PHONY: up test setup system python test-python web bench
+
+up: setup
+	VVTV_CONFIG=$${VVTV_CONFIG:-$(CONFIG)} $(VENV)/bin/vvtv up
+
+test: setup test-python
+	$(PY) -m pytest
+
+setup: system python web
+
+system:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "Installing Debian packages:" $$missing; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		else \
+			echo "Missing Debian packages (run as root, or: sudo apt-get install $$missing)"; exit 1; \
+		fi; \
+	fi
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+python: $(VENV)/.base-installed
+$(VENV)/.base-installed: pyproject.toml | $(VENV)/bin/python
+	$(PIP) install -q -e .
+	touch $@
+
+# torch first and pinned: any other spec pulls a multi-GB CUDA build.
+test-python: $(VENV)/.test-installed
+$(VENV)/.test-installed: pyproject.toml | $(VENV)/bin/python
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e '.[test,embeddings]'
+	touch $@
+
+web: src/vvtv/origin/static/vendor/hls.min.js
+src/vvtv/origin/static/vendor/hls.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	sh scripts/vendor_player.sh
+
+bench: setup test-python
+	$(PY) bench/broadcaster.py
