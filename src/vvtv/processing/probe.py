@@ -28,6 +28,7 @@ class VideoInfo:
     frame_rate: float  # average
     nominal_frame_rate: float  # r_frame_rate: the lowest rate that holds every timestamp
     interlaced: bool
+    duration_s: float | None  # the stream's own length, when the container says
 
     @property
     def display_size(self) -> tuple[int, int]:
@@ -101,6 +102,7 @@ def _video(stream: dict) -> VideoInfo:
         frame_rate=_rate(stream.get("avg_frame_rate")),
         nominal_frame_rate=_rate(stream.get("r_frame_rate")),
         interlaced=stream.get("field_order") in INTERLACED_FIELD_ORDERS,
+        duration_s=_seconds(stream.get("duration")),
     )
 
 
