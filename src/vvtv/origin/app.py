@@ -31,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from vvtv.clock import US
 from vvtv.errors import ConfigError, VVTVError
 from vvtv.origin.guide import read_guide
 from vvtv.origin.health import check_health
@@ -120,9 +121,14 @@ def create_app(rt: Runtime) -> Starlette:
             settings.channel(name)
         except ConfigError as exc:
             return JSONResponse({"error": str(exc)}, status_code=404, headers={"Cache-Control": NO_STORE})
+        # A player can lag the live edge by up to a live window (plus the segments being published).
+        profile = settings.profile_for(name)
+        lookback_us = (settings.broadcaster.window_segments + 2) * profile.segment_seconds * US
         try:
             with rt.db.session() as session:
-                result = read_guide(session, name, rt.clock.now_us(), next_count=settings.origin.guide_next)
+                result = read_guide(
+                    session, name, rt.clock.now_us(), lookback_us=lookback_us, next_count=settings.origin.guide_next
+                )
         except (SQLAlchemyError, VVTVError) as exc:
             log.warning("origin: guide of %s unavailable: %s", name, exc)
             return JSONResponse(

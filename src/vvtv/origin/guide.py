@@ -1,8 +1,8 @@
 """The programme guide of a channel: what is on now and next, read from the schedule.
 
-A viewer watches a few segments behind the live edge, so the guide also names
-the entry before the one on air: the player labels whichever entry holds the
-moment it is actually showing.
+A viewer watches a few segments behind the live edge (up to a live window),
+so the guide also lists the entries that ended within that lookback: the
+player labels whichever entry holds the moment it is actually showing.
 """
 
 from __future__ import annotations
@@ -35,17 +35,20 @@ class GuideItem:
 class Guide:
     channel: str
     now_us: int
-    previous: GuideItem | None
+    recent: list[GuideItem]  # entries before the one on air that ended within the lookback, oldest first
     on_air: GuideItem | None
     next: list[GuideItem] = field(default_factory=list)
 
 
-def read_guide(session: Session, channel: str, now_us: int, *, next_count: int) -> Guide:
+def read_guide(session: Session, channel: str, now_us: int, *, lookback_us: int, next_count: int) -> Guide:
     started = session.scalars(
         select(ScheduleEntry)
-        .where(ScheduleEntry.channel == channel, ScheduleEntry.start_us <= now_us)
-        .order_by(ScheduleEntry.start_us.desc(), ScheduleEntry.ordinal.desc())
-        .limit(2)
+        .where(
+            ScheduleEntry.channel == channel,
+            ScheduleEntry.start_us <= now_us,
+            ScheduleEntry.start_us + ScheduleEntry.duration_us > now_us - lookback_us,
+        )
+        .order_by(ScheduleEntry.start_us, ScheduleEntry.ordinal)
     ).all()
     upcoming = session.scalars(
         select(ScheduleEntry)
@@ -54,12 +57,12 @@ def read_guide(session: Session, channel: str, now_us: int, *, next_count: int) 
         .limit(next_count)
     ).all()
     # The latest started entry is on air unless it has ended (a gap in the schedule).
-    on_air = started[0] if started and started[0].end_us > now_us else None
-    previous_rows = started[1:] if on_air else started[:1]
+    on_air = started[-1] if started and started[-1].end_us > now_us else None
+    recent = started[:-1] if on_air else started
     return Guide(
         channel=channel,
         now_us=now_us,
-        previous=_item(previous_rows[0]) if previous_rows else None,
+        recent=[_item(entry) for entry in recent],
         on_air=_item(on_air) if on_air else None,
         next=[_item(entry) for entry in upcoming],
     )

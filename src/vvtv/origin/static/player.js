@@ -143,7 +143,7 @@
 
   function renderGuide() {
     if (!guide) return;
-    const items = [guide.previous, guide.on_air].concat(guide.next).filter(Boolean);
+    const items = guide.recent.concat(guide.on_air ? [guide.on_air] : [], guide.next);
     // Label what the viewer sees, which runs a few segments behind the live edge.
     const shownMs = playingDateMs();
     const shownUs = shownMs === null ? guide.now_us : shownMs * 1000;
