@@ -163,11 +163,46 @@ class Programmer:
         session.add(Event(at_us=self.rt.clock.now_us(), kind=kind, channel=channel, message=message, data=data))
 
 
+def newest_ready_asset_id(session: Session) -> int:
+    return session.scalar(select(func.max(Asset.id)).where(Asset.status == AssetStatus.READY)) or 0
+
+
+@dataclass(kw_only=True)
+class FillState:
+    """What a channel looked like after its last fill, to tell when another is needed."""
+
+    refill_at_us: int
+    newest_asset_id: int
+    timeline_version: int
+
+
 def run(rt: Runtime) -> None:
-    """The programmer role: fill every channel, then again every poll interval."""
+    """The programmer role: fill a channel when half its planned span has aired, when new
+    content is ready, or when someone else changed its timeline; idle otherwise."""
     started = rt.clock.now_us()
     programmer = Programmer(rt)
+    states: dict[str, FillState] = {}
+    buffers: dict[str, int] = {}
+    next_heartbeat = 0
     while not rt.stop.is_set():
-        reports = [programmer.fill(c.name) for c in rt.settings.channels]
-        rt.heartbeat("programmer", started, buffer_us={r.channel: r.buffer_us for r in reports})
+        now = rt.clock.now_us()
+        with rt.db.session() as session:
+            newest = newest_ready_asset_id(session)
+            versions = schedule.timeline_versions(session)
+        for channel in rt.settings.channels:
+            state = states.get(channel.name)
+            if state and now < state.refill_at_us and state.newest_asset_id == newest \
+                    and state.timeline_version == versions.get(channel.name):  # fmt: skip
+                continue
+            report = programmer.fill(channel.name)
+            buffers[channel.name] = report.buffer_us
+            with rt.db.session() as session:
+                tail = schedule.last_entry(session, channel.name)
+                version = schedule.timeline_versions(session).get(channel.name)
+            states[channel.name] = FillState(
+                refill_at_us=now + (tail.end_us - now) // 2, newest_asset_id=newest, timeline_version=version
+            )
+        if now >= next_heartbeat:
+            rt.heartbeat("programmer", started, buffer_us=buffers)
+            next_heartbeat = now + 5 * US
         rt.stop.wait(max(rt.settings.broadcaster.poll_seconds, 1.0))
