@@ -31,6 +31,12 @@ def _origin(rt: Runtime) -> None:
     run(rt)
 
 
+def _factory(rt: Runtime) -> None:
+    from vvtv.processing.factory import run
+
+    run(rt)
+
+
 def _demo(rt: Runtime) -> None:
     from vvtv.demo.seed import run
 
@@ -42,4 +48,5 @@ ROLES: dict[str, Role] = {
     "broadcaster": _broadcaster,
     "origin": _origin,
     "demo": _demo,
+    "factory": _factory,
 }
