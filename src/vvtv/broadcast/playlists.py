@@ -68,6 +68,27 @@ def media_playlist(segments: list[PublishedSegment], *, rendition: str, target_d
     return "\n".join(lines) + "\n"
 
 
+@dataclass(frozen=True, kw_only=True)
+class PublishedState:
+    """What a live media playlist on disk lists: for status, not for playout."""
+
+    media_sequence: int
+    segment_count: int
+
+    @property
+    def newest_seq(self) -> int:
+        return self.media_sequence + self.segment_count - 1
+
+
+def read_published(path: Path) -> PublishedState | None:
+    try:
+        lines = path.read_text().splitlines()
+    except FileNotFoundError:
+        return None
+    sequence = next((int(line.partition(":")[2]) for line in lines if line.startswith("#EXT-X-MEDIA-SEQUENCE:")), 0)
+    return PublishedState(media_sequence=sequence, segment_count=sum(line.startswith("#EXTINF:") for line in lines))
+
+
 def write_atomically(path: Path, text: str) -> None:
     """Readers see the old file or the new one, never a half-written one."""
     path.parent.mkdir(parents=True, exist_ok=True)

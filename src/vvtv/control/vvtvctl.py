@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import func, select
 
 from vvtv.broadcast import schedule
+from vvtv.broadcast.playlists import read_published
 from vvtv.clock import US, SystemClock, iso
 from vvtv.config import Settings, load_settings
 from vvtv.runtime import Runtime
@@ -85,6 +86,7 @@ def queue_show(rt: Runtime, channels: list[str], limit: int) -> dict:
 
 
 def streaming_status(rt: Runtime, channels: list[str]) -> dict:
+    """What is on disk (what viewers get) next to what the timeline says should be by now."""
     now = SystemClock().now_us()
     with rt.db.session() as session:
         beat = session.get(Heartbeat, "broadcaster")
@@ -92,22 +94,26 @@ def streaming_status(rt: Runtime, channels: list[str]) -> dict:
         for name in channels:
             timeline = schedule.load_timeline(session, name, ending_after_us=now - 60 * US)
             on_air = timeline.on_air(now)
-            directory = rt.settings.media_dir / "channels" / name
-            playlists = sorted(directory.glob("*.m3u8")) if directory.exists() else []
-            media = [p for p in playlists if p.name != "live.m3u8"]
-            ages = [now / US - p.stat().st_mtime for p in media]
+            expected = timeline.window(now, 1)
+            top = rt.settings.profile_for(name).top.name
+            playlist = rt.settings.media_dir / "channels" / name / f"{top}.m3u8"
+            published = read_published(playlist)
             channel_beat = (beat.data.get("channels", {}) if beat else {}).get(name, {})
-            window = timeline.window(now, rt.settings.broadcaster.window_segments)
+            on_air_row = (
+                session.scalars(
+                    select(ScheduleEntry).where(ScheduleEntry.channel == name, ScheduleEntry.ordinal == on_air.ordinal)
+                ).one()
+                if on_air
+                else None
+            )
             result[name] = {
-                "on_air": asdict(_entry_view(session.scalars(select(ScheduleEntry).where(
-                    ScheduleEntry.channel == name, ScheduleEntry.ordinal == on_air.ordinal)).one()))
-                if on_air else None,
-                "media_sequence": window[0].seq if window else None,
-                "newest_segment": window[-1].seq if window else None,
-                "segments_published": (window[-1].seq + 1) if window else 0,
-                "segments_published_by_this_broadcaster": channel_beat.get("segments_published"),
+                "on_air": asdict(_entry_view(on_air_row)) if on_air_row else None,
+                "media_sequence": published.media_sequence if published else None,
+                "newest_segment": published.newest_seq if published else None,
+                "segments_published": published.newest_seq + 1 if published else 0,
+                "expected_newest_segment": expected[0].seq if expected else None,
                 "last_tick": iso(channel_beat["last_write_us"]) if channel_beat.get("last_write_us") else None,
-                "playlist_age_s": round(max(ages), 2) if ages else None,
+                "playlist_age_s": round(now / US - playlist.stat().st_mtime, 2) if published else None,
                 "broadcaster_alive": bool(beat and _pid_alive(beat.pid) and now - beat.at_us < ALIVE_SECONDS * US),
             }
     return result
@@ -184,8 +190,8 @@ def _render_streaming(data: dict) -> None:
         on_air = info["on_air"]
         print(f"Channel {name}: broadcaster {'up' if info['broadcaster_alive'] else 'DOWN'}")
         print(f"  on air:        {on_air['title'] + ' (since ' + on_air['start'] + ')' if on_air else '-'}")
-        print(f"  media sequence {info['media_sequence']}, newest segment {info['newest_segment']}, "
-              f"{info['segments_published']} segments published")  # fmt: skip
+        print(f"  media sequence {info['media_sequence']}, newest segment {info['newest_segment']} "
+              f"(timeline says {info['expected_newest_segment']}), {info['segments_published']} segments published")  # fmt: skip
         print(f"  last tick:     {info['last_tick'] or '-'}")
         age = info["playlist_age_s"]
         print(f"  playlist age:  {f'{age:.1f} s' if age is not None else '-'}")
