@@ -49,6 +49,26 @@ def cmd_demo_site(args: argparse.Namespace) -> None:
     serve(host=args.host or settings.demo_site.host, port=port, cache_dir=settings.data_dir.resolve() / "demo-site")
 
 
+def cmd_process(args: argparse.Namespace) -> None:
+    from dataclasses import asdict
+
+    from vvtv.processing.factory import process_now
+    from vvtv.processing.progressbar import ProgressBar
+    from vvtv.runtime import Runtime
+
+    rt = Runtime.open(load_settings(args.set))
+    rt.stop_on_signals()
+    bar = ProgressBar()
+    try:
+        made = process_now(rt, args.target, channel=args.channel, title=args.title, listener=bar)
+    finally:
+        bar.close()
+    if args.json:
+        print(json.dumps({**asdict(made), "master_playlist": str(made.master_playlist)}, indent=2))
+    else:
+        print(f"asset {made.asset_id}: {made.master_playlist}")
+
+
 def _print_tree(data: dict, prefix: str = "") -> None:
     for key, value in data.items():
         if isinstance(value, dict):
@@ -76,6 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo_site.add_argument("--host", help="address to listen on (default: demo_site.host)")
     demo_site.add_argument("--port", type=int, help="port, 0 for any free one (default: demo_site.port)")
     demo_site.set_defaults(func=cmd_demo_site)
+
+    process = commands.add_parser("process", help="make one programme from a local file or a URL, now")
+    process.add_argument("target", metavar="PATH_OR_URL")
+    process.add_argument("--channel", help="the channel whose profile to use (default: origin.default_channel)")
+    process.add_argument("--title", default="", help="the programme's title (default: the file's or page's)")
+    process.add_argument("--json", action="store_true", help="print the new asset as JSON")
+    process.set_defaults(func=cmd_process)
 
     config = commands.add_parser("config", help="settings").add_subparsers(dest="config_command", required=True)
     show = config.add_parser("show", help="print the effective settings")
