@@ -13,9 +13,12 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from playwright.sync_api import Page, sync_playwright
 from sqlalchemy import select
 
 from vvtv.broadcast import schedule
@@ -201,3 +204,17 @@ def start_origin(settings: Settings, *, timeout: float = 60) -> OriginProcess:
         raise
     finally:
         database.dispose()
+
+
+# --- the browser -----------------------------------------------------------------
+
+
+@contextmanager
+def chromium_page() -> Iterator[Page]:
+    """A page in headless Debian Chromium (H.264/AAC through MSE), closed afterwards."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser.new_page()
+        finally:
+            browser.close()

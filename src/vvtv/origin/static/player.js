@@ -49,21 +49,28 @@
     get hls() { return hls; },
   };
 
+  function report(text) {
+    problem = text;
+    renderStatus();
+  }
+
   function tryPlay() {
     video.play().catch(function (error) {
       record("playRejected", { name: error.name });
-      problem = "Press play to start";
+      report("Press play to start");
     });
   }
 
   function startHls() {
     hls = new Hls({ enableWorker: true, lowLatencyMode: false, backBufferLength: 30 });
     hls.on(Hls.Events.MANIFEST_PARSED, function () {
-      problem = "";
+      report("");
       tryPlay();
+      // The stream (re)started: label it from a fresh guide rather than the last poll's.
+      refreshGuide();
     });
     hls.on(Hls.Events.FRAG_BUFFERED, function () {
-      if (problem.startsWith("Connection")) problem = "";
+      if (problem.startsWith("Connection")) report("");
     });
     hls.on(Hls.Events.ERROR, onHlsError);
     hls.loadSource(playlistUrl);
@@ -80,7 +87,7 @@
     record("hlsError", { errorType: data.type, details: data.details, fatal: Boolean(data.fatal) });
     if (!data.fatal) return;
     if (data.type === Hls.ErrorTypes.NETWORK_ERROR) {
-      problem = "Connection lost, retrying…";
+      report("Connection lost, retrying…");
       const manifest = data.details === Hls.ErrorDetails.MANIFEST_LOAD_ERROR
         || data.details === Hls.ErrorDetails.MANIFEST_LOAD_TIMEOUT
         || data.details === Hls.ErrorDetails.MANIFEST_PARSING_ERROR;
@@ -88,14 +95,14 @@
       if (manifest) restartHls();
       else setTimeout(function () { if (hls) hls.startLoad(); }, NETWORK_RETRY_MS);
     } else if (data.type === Hls.ErrorTypes.MEDIA_ERROR) {
-      problem = "Recovering from a media error…";
+      report("Recovering from a media error…");
       const now = performance.now();
       if (now - lastMediaError < MEDIA_ERROR_WINDOW_MS) hls.swapAudioCodec();
       lastMediaError = now;
       hls.recoverMediaError();
       record("recover", { errorType: data.type });
     } else {
-      problem = "Player error, restarting…";
+      report("Player error, restarting…");
       restartHls();
     }
   }
@@ -107,13 +114,13 @@
       video.src = playlistUrl;
       video.addEventListener("loadedmetadata", tryPlay);
     } else {
-      problem = "This browser cannot play HLS video.";
+      report("This browser cannot play HLS video.");
     }
   }
 
   // Media element events: buffering after start-up is what viewers notice.
-  video.addEventListener("playing", function () { buffering = false; record("playing"); });
-  video.addEventListener("waiting", function () { buffering = true; record("waiting"); });
+  video.addEventListener("playing", function () { buffering = false; record("playing"); renderStatus(); });
+  video.addEventListener("waiting", function () { buffering = true; record("waiting"); renderStatus(); });
   video.addEventListener("stalled", function () { record("stalled"); });
   video.addEventListener("error", function () {
     record("mediaError", { code: video.error ? video.error.code : 0 });
