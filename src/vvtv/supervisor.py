@@ -7,6 +7,7 @@ with SIGKILL) its roles die with it and a new `vvtv up` starts clean.
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 import signal
 import subprocess
@@ -24,6 +25,8 @@ from vvtv.errors import ConfigError
 from vvtv.roles import ROLES
 from vvtv.runtime import Runtime
 from vvtv.storage.models import Heartbeat
+
+log = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1
 HEALTHY_AFTER_SECONDS = 60  # a role that ran this long has its backoff reset
@@ -68,6 +71,7 @@ class Supervisor:
             preexec_fn=_die_with_parent,
         )
         child.started_at = time.monotonic()
+        log.info("started %s (pid %d)", child.role, child.process.pid)
 
     def check(self, child: Child) -> None:
         now = time.monotonic()
@@ -93,6 +97,7 @@ class Supervisor:
             role=child.role,
             exit_code=code,
         )
+        log.warning("%s exited with %s; restarting in %.0f s", child.role, code, backoff)
         child.process = None
         child.restart_at = now + backoff
 
@@ -140,5 +145,7 @@ def up(rt: Runtime, overrides: list[str]) -> None:
     if origin:  # it serves what is on disk and needs no slate: start it before preparing
         supervisor.start(origin)
     prepare(rt)
+    origin_url = f"http://{rt.settings.origin.host}:{rt.settings.origin.port}"
+    log.info("VVTV is on air: player %s/  stream %s/live.m3u8  (Ctrl-C stops)", origin_url, origin_url)
     rt.record_event("up", f"vvtv up (pid {os.getpid()}) starting roles {rt.settings.supervisor.roles}")
     supervisor.run()
