@@ -6,7 +6,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-APT_PACKAGES := ffmpeg chromium nginx libnginx-mod-rtmp fonts-dejavu-core nodejs npm python3-venv
+# Debian packages, each checked by a command it provides (Node.js from elsewhere
+# often bundles npm) or, for those without one, by dpkg.
+NEED_COMMANDS := ffmpeg:ffmpeg ffprobe:ffmpeg chromium:chromium nginx:nginx npm:nodejs,npm
+NEED_PACKAGES := libnginx-mod-rtmp fonts-dejavu-core
 # The demo profile keeps a 2-core machine responsive; a vvtv.toml of your own takes over.
 CONFIG := $(if $(wildcard vvtv.toml),vvtv.toml,deploy/demo.toml)
 
@@ -21,13 +24,16 @@ test: setup test-python
 setup: system python web
 
 system:
-	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
+	@missing=$$(for pair in $(NEED_COMMANDS); do command -v $${pair%%:*} >/dev/null || echo $${pair#*:} | tr , ' '; done; \
+		for p in $(NEED_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done; \
+		$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || echo python3-venv); \
+	missing=$$(echo $$missing | tr ' ' '\n' | sort -u | tr '\n' ' '); \
+	if [ -n "$${missing// }" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			echo "Installing Debian packages:" $$missing; \
+			echo "Installing Debian packages: $$missing"; \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 		else \
-			echo "Missing Debian packages (run as root, or: sudo apt-get install $$missing)"; exit 1; \
+			echo "Missing Debian packages; run as root or: sudo apt-get install $$missing"; exit 1; \
 		fi; \
 	fi
 
