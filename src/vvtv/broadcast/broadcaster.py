@@ -8,6 +8,8 @@ broadcaster resumes the same stream when it starts again.
 
 from __future__ import annotations
 
+import math
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,11 +17,39 @@ from vvtv.broadcast import schedule
 from vvtv.broadcast.playlists import VariantStream, master_playlist, media_playlist, write_atomically
 from vvtv.broadcast.slate import ensure_slate
 from vvtv.broadcast.timeline import Timeline
-from vvtv.clock import US
+from vvtv.clock import US, Clock
 from vvtv.config import Profile
 from vvtv.runtime import Runtime
 
 HEARTBEAT_SECONDS = 2.0
+# Publishes kept per channel for the lateness percentile: about an hour of 4 s segments.
+LATENESS_SAMPLES = 900
+
+
+@dataclass(kw_only=True)
+class Lateness:
+    """How long after its segment boundary each playlist write was done.
+
+    The worst over the process's life, and the 99th percentile over the
+    recent writes, so memory stays bounded however long a channel runs.
+    """
+
+    count: int = 0
+    max_us: int = 0
+    recent_us: deque[int] = field(default_factory=lambda: deque(maxlen=LATENESS_SAMPLES))
+    _p99: tuple[int, int | None] = field(default=(0, None), init=False, repr=False)  # (count, p99) last computed
+
+    def add(self, lateness_us: int) -> None:
+        self.count += 1
+        self.max_us = max(self.max_us, lateness_us)
+        self.recent_us.append(lateness_us)
+
+    def p99_us(self) -> int | None:
+        # Computed for the heartbeat, not per write, and only when there is something new.
+        if self._p99[0] != self.count:
+            ordered = sorted(self.recent_us)
+            self._p99 = (self.count, ordered[math.ceil(0.99 * len(ordered)) - 1] if ordered else None)
+        return self._p99[1]
 
 
 @dataclass(kw_only=True)
@@ -31,11 +61,13 @@ class ChannelPlayout:
     directory: Path
     variants: list[VariantStream]
     window_size: int
+    clock: Clock
     timeline: Timeline = field(default_factory=lambda: Timeline([]))
     version: int = -1
     last_seq: int | None = None  # newest published segment
     last_write_us: int | None = None
     segments_published: int = 0
+    lateness: Lateness = field(default_factory=Lateness)
 
     @property
     def lookback_us(self) -> int:
@@ -56,6 +88,10 @@ class ChannelPlayout:
             write_atomically(self.directory / variant.uri, text)
         if self.last_seq is not None:
             self.segments_published += max(window[-1].seq - self.last_seq, 0)
+            # Measured from the first boundary this write catches up with, so a missed one counts.
+            # The first write after start is not measured: its boundary passed before this process ran.
+            due = next((s for s in window if s.seq > self.last_seq), window[-1])
+            self.lateness.add(self.clock.now_us() - due.end_us)
         self.last_seq = window[-1].seq
         self.last_write_us = now_us
         return True
@@ -93,6 +129,7 @@ class Broadcaster:
                 directory=settings.media_dir / "channels" / channel.name,
                 variants=variants_for(slate.renditions, profile),
                 window_size=settings.broadcaster.window_segments,
+                clock=rt.clock,
             )
             playout.write_masters(settings.media_dir, default=channel.name == settings.origin.default_channel)
             self.playouts.append(playout)
@@ -124,9 +161,16 @@ class Broadcaster:
                 "last_write_us": p.last_write_us,
                 "segments_published": p.segments_published,
                 "timeline_version": p.version,
+                "lateness_samples": p.lateness.count,
+                "lateness_max_ms": _ms(p.lateness.max_us) if p.lateness.count else None,
+                "lateness_p99_ms": _ms(p.lateness.p99_us()),
             }
             for p in self.playouts
         }
+
+
+def _ms(us: int | None) -> float | None:
+    return None if us is None else round(us / 1000, 1)
 
 
 def run(rt: Runtime) -> None:

@@ -64,6 +64,11 @@ class PublishedSegment:
         return self.entry.segment_durations_us[self.index]
 
     @property
+    def end_us(self) -> int:
+        """The segment boundary at which it is published."""
+        return self.entry.start_us + self.entry.segment_ends_us[self.index]
+
+    @property
     def starts_programme(self) -> bool:
         return self.index == 0
 

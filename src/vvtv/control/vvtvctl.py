@@ -113,6 +113,10 @@ def streaming_status(rt: Runtime, channels: list[str]) -> dict:
                 "segments_published": published.newest_seq + 1 if published else 0,
                 "expected_newest_segment": expected[0].seq if expected else None,
                 "last_tick": iso(channel_beat["last_write_us"]) if channel_beat.get("last_write_us") else None,
+                # How long after their segment boundaries this broadcaster's writes were done.
+                "lateness_p99_ms": channel_beat.get("lateness_p99_ms"),
+                "lateness_max_ms": channel_beat.get("lateness_max_ms"),
+                "lateness_samples": channel_beat.get("lateness_samples", 0),
                 "playlist_age_s": round(now / US - playlist.stat().st_mtime, 2) if published else None,
                 "broadcaster_alive": bool(beat and _pid_alive(beat.pid) and now - beat.at_us < ALIVE_SECONDS * US),
             }
@@ -193,6 +197,9 @@ def _render_streaming(data: dict) -> None:
         print(f"  media sequence {info['media_sequence']}, newest segment {info['newest_segment']} "
               f"(timeline says {info['expected_newest_segment']}), {info['segments_published']} segments published")  # fmt: skip
         print(f"  last tick:     {info['last_tick'] or '-'}")
+        if info["lateness_samples"]:
+            print(f"  lateness:      p99 {info['lateness_p99_ms']:.1f} ms, max {info['lateness_max_ms']:.1f} ms "
+                  f"after the boundary, over {info['lateness_samples']} writes")  # fmt: skip
         age = info["playlist_age_s"]
         print(f"  playlist age:  {f'{age:.1f} s' if age is not None else '-'}")
 
