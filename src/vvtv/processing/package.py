@@ -109,7 +109,7 @@ def _fit(rendition: Rendition) -> str:
     """Fit inside the frame without stretching, then letterbox or pillarbox to the rendition's size."""
     r = rendition
     return (
-        f"scale={r.width}:{r.height}:force_original_aspect_ratio=decrease:force_divisible_by=2,"
+        f"scale={r.width}:{r.height}:force_original_aspect_ratio=decrease:force_divisible_by=2:out_range=tv,"
         f"pad={r.width}:{r.height}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1"
     )
 
@@ -122,7 +122,7 @@ def build_filtergraph(source: Source, profile: Profile, *, poster_at_s: float | 
     for i, r in enumerate(profile.renditions):
         if i == top and poster_at_s is not None:
             parts.append(f"[vs{i}]{_fit(r)},split=2[v{i}][pv]")
-            parts.append(f"[pv]select='gte(t,{poster_at_s:.3f})'[poster]")
+            parts.append(f"[pv]select='gte(t,{poster_at_s:.3f})',scale=out_range=pc[poster]")
         else:
             parts.append(f"[vs{i}]{_fit(r)}[v{i}]")
     audio_in = f"[{source.audio}]" if source.audio else f"anullsrc=r={profile.audio_sample_rate}:cl=stereo,"
