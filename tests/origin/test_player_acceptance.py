@@ -1,0 +1,284 @@
+"""Acceptance 1 and 5 of issue 2, on the real `vvtv up` with the demo channel and headless Chromium.
+
+5. From a fresh data dir, the first segment listed in /live.m3u8 is fetchable within
+   10 s of the channel's start (the first schedule entry, and the end of set-up),
+   and the player page plays it.
+1. The player page plays the live stream in real time for at least 3 minutes across
+   at least 6 programme boundaries: no stall after start-up, no fatal error,
+   currentTime moving with the wall clock within 2 s, the picture changing at each
+   boundary and the "Now" label naming the programme on screen.
+
+Both run on one `vvtv up` (module fixture): set-up and the demo encodes are the
+expensive part, and acceptance 5 is measured as the system comes up.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urljoin
+
+import pytest
+from livesystem import LiveSystem
+from origin_support import chromium_page
+from playwright.sync_api import Page
+from sqlalchemy import func, select
+
+from vvtv.clock import US
+from vvtv.config import DEMO_PROFILE, load_settings
+from vvtv.storage.db import Database
+from vvtv.storage.models import Asset, AssetStatus, Event, ScheduleEntry
+
+DEMO_PROGRAMMES = 6
+DEMO_ENV = {
+    "VVTV_PROFILES": json.dumps({"demo": DEMO_PROFILE.model_dump(mode="json")}),
+    "VVTV_CHANNELS": json.dumps([{"name": "main", "profile": "demo"}]),
+    "VVTV_DEMO__PROGRAMMES": str(DEMO_PROGRAMMES),
+    "VVTV_DEMO__MIN_SECONDS": "12",
+    "VVTV_DEMO__MAX_SECONDS": "24",
+}
+FIRST_SEGMENT_LIMIT_S = 10
+PLAY_SECONDS = 180
+MAX_PLAY_SECONDS = 300
+MIN_BOUNDARIES = 6
+DRIFT_LIMIT_S = 2.0
+SAMPLE_EVERY_S = 0.5
+GUIDE_EVERY_SAMPLES = 10
+# Samples this close to a boundary are not used to judge either side of it
+# (the label refreshes once a second; a frame may straddle).
+MARGIN_US = 1_500_000
+# Mean absolute difference (0-255) between two 16x9 thumbnails that counts as "another picture".
+PICTURE_CHANGE = 12.0
+
+PLAYING = """() => { const v = window.vvtvPlayer.video;
+  return v.currentTime > 0 && !v.paused && v.readyState >= 3; }"""
+# One evaluate call per sample, so the picture, the time and the label belong to one moment.
+SAMPLE = """() => {
+  const player = window.vvtvPlayer, video = player.video;
+  let fingerprint = null;
+  if (video.readyState >= 2) {
+    if (!window.fingerprintCanvas) {
+      window.fingerprintCanvas = document.createElement('canvas');
+      window.fingerprintCanvas.width = 16;
+      window.fingerprintCanvas.height = 9;
+    }
+    const context = window.fingerprintCanvas.getContext('2d', { willReadFrequently: true });
+    context.drawImage(video, 0, 0, 16, 9);
+    fingerprint = Array.from(context.getImageData(0, 0, 16, 9).data).filter((_, i) => i % 4 !== 3);
+  }
+  return { wall: performance.now(), time: video.currentTime, date: player.playingDateMs(),
+           label: document.querySelector('#now .title').textContent, fingerprint: fingerprint };
+}"""
+
+
+@dataclass(kw_only=True)
+class FirstSegment:
+    channel_start_us: int  # the first schedule entry's start
+    setup_done_us: int  # `vvtv up` finished set-up (the "up" event) and started the roles
+    fetchable_us: int  # the first segment listed in /live.m3u8 answered 200
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sample:
+    wall_s: float  # the page's clock
+    time_s: float  # video.currentTime
+    date_us: int | None  # the moment on screen (hls.js playingDate)
+    label: str
+    fingerprint: tuple[int, ...] | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Aired:
+    ordinal: int
+    start_us: int
+    end_us: int
+    asset_id: int
+    title: str
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveSystem, FirstSegment]]:
+    live = LiveSystem(data_dir=tmp_path_factory.mktemp("acceptance") / "var", env_overrides=DEMO_ENV)
+    live.start()
+    try:
+        yield live, wait_for_first_segment(live, seconds=300)
+    finally:
+        live.stop()
+
+
+def database(live: LiveSystem) -> Database:
+    return Database(load_settings(data_dir=live.data_dir).database_url)
+
+
+def wait_for_first_segment(live: LiveSystem, *, seconds: float) -> FirstSegment:
+    """Poll /live.m3u8 -> media playlist -> first segment until the segment answers 200."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        master = live.get("/live.m3u8", timeout=1)
+        if master is not None and master.status_code == 200:
+            variant = next(line for line in master.text.splitlines() if line and not line.startswith("#"))
+            media = live.get("/" + variant, timeout=1)
+            uris = [line for line in media.text.splitlines() if line and not line.startswith("#")] if media else []
+            if uris:
+                segment = live.get(urljoin("/" + variant, uris[0]), timeout=1)
+                if segment is not None and segment.status_code == 200 and segment.content:
+                    fetchable_us = time.time_ns() // 1000
+                    break
+        time.sleep(0.1)
+    else:
+        raise AssertionError(f"no segment fetchable within {seconds} s; log:\n{live.log_path.read_text()[-3000:]}")
+    db = database(live)
+    try:
+        with db.session() as session:
+            start_us = session.scalar(select(func.min(ScheduleEntry.start_us)).where(ScheduleEntry.channel == "main"))
+            up_us = session.scalar(select(func.max(Event.at_us)).where(Event.kind == "up"))
+    finally:
+        db.dispose()
+    return FirstSegment(channel_start_us=start_us, setup_done_us=up_us, fetchable_us=fetchable_us)
+
+
+def wait_for_demo_programmes(live: LiveSystem, *, seconds: float) -> None:
+    """Until every demo programme is made and on the main timeline."""
+    db = database(live)
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline:
+            with db.session() as session:
+                demo = select(Asset.id).where(Asset.source.like("demo:%"), Asset.status == AssetStatus.READY)
+                scheduled = session.scalar(
+                    select(func.count(func.distinct(ScheduleEntry.asset_id))).where(
+                        ScheduleEntry.channel == "main", ScheduleEntry.asset_id.in_(demo)
+                    )
+                )
+            if scheduled >= DEMO_PROGRAMMES:
+                return
+            time.sleep(1)
+    finally:
+        db.dispose()
+    raise AssertionError(f"the {DEMO_PROGRAMMES} demo programmes were not on the timeline within {seconds} s")
+
+
+def snapshot(page: Page) -> Sample:
+    raw = page.evaluate(SAMPLE)
+    return Sample(
+        wall_s=raw["wall"] / 1000,
+        time_s=raw["time"],
+        date_us=round(raw["date"] * 1000) if raw["date"] is not None else None,
+        label=raw["label"],
+        fingerprint=tuple(raw["fingerprint"]) if raw["fingerprint"] else None,
+    )
+
+
+def read_guide(live: LiveSystem, aired: dict[int, Aired]) -> None:
+    """Merge the guide's entries into `aired` (by ordinal; an entry that started never changes)."""
+    response = live.get("/api/channels/main/guide")
+    if response is None or response.status_code != 200:
+        return
+    guide = response.json()
+    for item in [*guide["recent"], guide["on_air"], *guide["next"]]:
+        if item:
+            aired[item["ordinal"]] = Aired(
+                ordinal=item["ordinal"], start_us=item["start_us"], end_us=item["end_us"],
+                asset_id=item["asset_id"], title=item["title"],
+            )  # fmt: skip
+
+
+def boundaries_between_assets(aired: dict[int, Aired], first_us: int, last_us: int) -> list[tuple[Aired, Aired]]:
+    """Consecutive entries of different assets whose boundary the player passed with a margin."""
+    ordered = sorted(aired.values(), key=lambda a: a.ordinal)
+    return [
+        (before, after)
+        for before, after in zip(ordered, ordered[1:])
+        if after.ordinal == before.ordinal + 1 and before.asset_id != after.asset_id
+        and first_us + 2 * MARGIN_US < after.start_us < last_us - 2 * MARGIN_US
+    ]  # fmt: skip
+
+
+def picture_change(a: tuple[int, ...], b: tuple[int, ...]) -> float:
+    return sum(abs(x - y) for x, y in zip(a, b)) / len(a)
+
+
+def test_acceptance_5_first_segment_within_10_s_and_the_page_plays_it(system: tuple[LiveSystem, FirstSegment]) -> None:
+    live, first = system
+    since_start = (first.fetchable_us - first.channel_start_us) / US
+    since_setup = (first.fetchable_us - first.setup_done_us) / US
+    print(f"first segment fetchable {since_start:.2f} s after the channel's start, "
+          f"{since_setup:.2f} s after set-up")  # fmt: skip
+    assert since_start <= FIRST_SEGMENT_LIMIT_S
+    assert since_setup <= FIRST_SEGMENT_LIMIT_S
+    with chromium_page() as page:
+        page.goto(live.url + "/")
+        page.wait_for_function(PLAYING, timeout=30_000)
+        start = snapshot(page)
+        page.wait_for_timeout(2_000)
+        later = snapshot(page)
+    # Three segments or fewer are published, so a player starts at the first one.
+    assert first.channel_start_us <= start.date_us < first.channel_start_us + DEMO_PROFILE.segment_seconds * US
+    assert later.time_s - start.time_s > 1.0
+
+
+def test_acceptance_1_three_minutes_across_six_boundaries(system: tuple[LiveSystem, FirstSegment]) -> None:
+    live, _ = system
+    wait_for_demo_programmes(live, seconds=600)
+    aired: dict[int, Aired] = {}
+    samples: list[Sample] = []
+    with chromium_page() as page:
+        page.goto(live.url + "/")
+        page.wait_for_function(PLAYING, timeout=60_000)
+        begun = time.monotonic()
+        while True:
+            if len(samples) % GUIDE_EVERY_SAMPLES == 0:
+                read_guide(live, aired)
+            samples.append(snapshot(page))
+            played = time.monotonic() - begun
+            dated = [s.date_us for s in samples if s.date_us is not None]
+            crossed = boundaries_between_assets(aired, dated[0], dated[-1]) if dated else []
+            if played >= MAX_PLAY_SECONDS or (played >= PLAY_SECONDS and len(crossed) >= MIN_BOUNDARIES):
+                break
+            time.sleep(SAMPLE_EVERY_S)
+        read_guide(live, aired)
+        events = page.evaluate("() => window.vvtvPlayer.events")
+
+    first_playing = next(e["at"] for e in events if e["type"] == "playing")
+    after_start = [e for e in events if e["at"] > first_playing]
+    stalls = [e for e in after_start if e["type"] in ("waiting", "stalled")
+              or (e["type"] == "hlsError" and e["details"] == "bufferStalledError")]  # fmt: skip
+    fatal = [e for e in events if e["type"] == "hlsError" and e["fatal"]]
+    assert not fatal, fatal
+    assert not stalls, stalls
+
+    played_s = samples[-1].wall_s - samples[0].wall_s
+    assert played_s >= PLAY_SECONDS
+    drift = [(s.time_s - samples[0].time_s) - (s.wall_s - samples[0].wall_s) for s in samples]
+    print(f"played {played_s:.1f} s in {len(samples)} samples; currentTime drift from the clock "
+          f"between {min(drift):+.2f} and {max(drift):+.2f} s")  # fmt: skip
+    assert max(abs(d) for d in drift) <= DRIFT_LIMIT_S
+
+    dated = [s for s in samples if s.date_us is not None and s.fingerprint is not None]
+    crossed = boundaries_between_assets(aired, dated[0].date_us, dated[-1].date_us)
+    assert len(crossed) >= MIN_BOUNDARIES, f"only {len(crossed)} boundaries crossed: {sorted(aired)}"
+    for before, after in crossed:
+        boundary = after.start_us
+        last_before = [s for s in dated if boundary - 4 * MARGIN_US <= s.date_us < boundary - MARGIN_US / 3][-1]
+        first_after = [s for s in dated if boundary + MARGIN_US / 3 <= s.date_us < boundary + 4 * MARGIN_US][0]
+        change = picture_change(last_before.fingerprint, first_after.fingerprint)
+        print(f"{before.title!r} -> {after.title!r}: picture change {change:.1f}")
+        assert change >= PICTURE_CHANGE, f"the picture hardly changed from {before.title!r} to {after.title!r}"
+
+    # The page names what is on screen: every sample clear of a boundary carries its entry's title.
+    ordered = sorted(aired.values(), key=lambda a: a.start_us)
+    inside: list[tuple[Aired, Sample]] = []
+    for sample in dated:
+        showing = [a for a in ordered if a.start_us + MARGIN_US <= sample.date_us < a.end_us - MARGIN_US]
+        if showing:
+            assert sample.label == showing[0].title, (sample, showing[0])
+            inside.append((showing[0], sample))
+    # For scale: how much the picture moves between samples inside one programme.
+    within = sorted(
+        picture_change(a.fingerprint, b.fingerprint) for (ea, a), (eb, b) in zip(inside, inside[1:]) if ea == eb
+    )
+    print(f"picture change between samples inside a programme: median {within[len(within) // 2]:.1f}, "
+          f"max {within[-1]:.1f}")  # fmt: skip
