@@ -131,7 +131,8 @@ class BroadcasterSettings(BaseModel):
     slate_seconds: int = Field(default=12, ge=4, le=600)
     # How often the timeline is re-read from the database, in seconds.
     poll_seconds: float = Field(default=1.0, gt=0, le=60)
-    rtmp_url: str = ""
+    # RTMP output of every channel, e.g. "rtmp://127.0.0.1/live/{channel}"; empty: HLS only.
+    rtmp_url: str = Field(default="", pattern=r"^(rtmps?://[^\s]+)?$")
 
 
 class OriginSettings(BaseModel):

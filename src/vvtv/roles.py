@@ -25,6 +25,12 @@ def _broadcaster(rt: Runtime) -> None:
     run(rt)
 
 
+def _restream(rt: Runtime) -> None:
+    from vvtv.broadcast.restream import run
+
+    run(rt)
+
+
 def _origin(rt: Runtime) -> None:
     from vvtv.origin.app import run
 
@@ -46,6 +52,7 @@ def _demo(rt: Runtime) -> None:
 ROLES: dict[str, Role] = {
     "programmer": _programmer,
     "broadcaster": _broadcaster,
+    "restream": _restream,
     "origin": _origin,
     "demo": _demo,
     "factory": _factory,

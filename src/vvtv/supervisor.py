@@ -50,13 +50,16 @@ class Child:
 
 class Supervisor:
     def __init__(self, rt: Runtime, overrides: list[str]) -> None:
-        unknown = [r for r in rt.settings.supervisor.roles if r not in ROLES]
+        roles = list(rt.settings.supervisor.roles)
+        if rt.settings.broadcaster.rtmp_url and "restream" not in roles:
+            roles.append("restream")
+        unknown = [r for r in roles if r not in ROLES]
         if unknown:
             raise ConfigError(f"supervisor.roles: unknown role(s) {unknown}; roles are {sorted(ROLES)}")
         self.rt = rt
         self.overrides = overrides
         # The origin first: after a restart, viewers are back as soon as it listens.
-        roles = sorted(rt.settings.supervisor.roles, key=lambda r: r != "origin")
+        roles.sort(key=lambda r: r != "origin")
         self.children = [Child(role=r) for r in roles]
 
     def command(self, role: str) -> list[str]:

@@ -204,6 +204,17 @@ def _render_streaming(data: dict) -> None:
         print(f"  playlist age:  {f'{age:.1f} s' if age is not None else '-'}")
 
 
+def discover(args: argparse.Namespace) -> None:
+    """Run a discovery now, in this process, and print what was found, kept and rejected."""
+    from vvtv.discovery.curator import discover_now
+
+    rt = _open(args)
+    query = args.query or rt.settings.discovery.queries[0]
+    max_plans = args.max_plans or rt.settings.discovery.max_plans
+    report = discover_now(rt, query, max_plans=max_plans, site=args.site, channel=args.channel)
+    _emit(args, report.as_dict(), lambda _data: print(report.render()))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vvtvctl", description="Inspect and control VVTV.")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
@@ -229,6 +240,14 @@ def build_parser() -> argparse.ArgumentParser:
     stream_status.set_defaults(
         func=lambda a: _emit(a, streaming_status(rt := _open(a), _channel_names(rt.settings, a)), _render_streaming)
     )
+
+    find = commands.add_parser("discover", help="search for videos now with the Curator's browser; prints plans")
+    find.add_argument("--query", help="what to search for (default: the first of discovery.queries)")
+    find.add_argument("--max-plans", type=int, help="stop after this many kept plans (default: discovery.max_plans)")
+    find.add_argument("--site", help="a site profile name or a start URL (default: discovery.start_sites)")
+    find.add_argument("--channel", help="whose brief to judge by (default: origin.default_channel)")
+    find.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
+    find.set_defaults(func=discover)
     return parser
 
 

@@ -8,6 +8,8 @@ failure raises ToolError carrying its stderr.
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import ctypes
 import json
 import os
@@ -137,3 +139,54 @@ def probe(path_or_url: str, *, timeout: float = 60) -> dict:
         detail = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"
         raise InputError(f"{path_or_url}: not a readable media file ({detail})")
     return json.loads(done.stdout or "{}")
+
+
+class FedFFmpeg:
+    """A long-running ffmpeg that reads its input from our writes to its stdin (the RTMP remux).
+
+    Its stderr is drained on a thread into a short tail kept for error reports.
+    """
+
+    def __init__(self, args: Sequence[str]) -> None:
+        self.command = [ffmpeg_binary(), "-hide_banner", "-nostats", "-loglevel", "warning", *args]
+        self._tail: collections.deque[str] = collections.deque(maxlen=20)
+        try:
+            self.process = subprocess.Popen(
+                self.command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                preexec_fn=_die_with_parent,
+            )
+        except OSError as exc:
+            raise ToolError(f"ffmpeg could not start: {exc}", command=self.command) from exc
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self) -> None:
+        for line in self.process.stderr:
+            self._tail.append(line.decode(errors="replace").rstrip())
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def write(self, data: bytes) -> bool:
+        """Feed bytes; False if ffmpeg has gone (its pipe is closed)."""
+        try:
+            self.process.stdin.write(data)
+            self.process.stdin.flush()
+        except (BrokenPipeError, ValueError, OSError):
+            return False
+        return True
+
+    def stderr_tail(self) -> str:
+        return "\n".join(self._tail)
+
+    def stop(self, timeout: float = 5) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()

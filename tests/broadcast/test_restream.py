@@ -1,0 +1,95 @@
+"""RTMP output to a real NGINX-RTMP: the channel arrives as one continuous FLV stream across
+programme boundaries, and the restreamer survives the server going away."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from conftest import make_programme, tiny_settings
+from nginxrtmp import start_nginx_rtmp
+
+from vvtv.broadcast.restream import Restreamer
+from vvtv.clock import SystemClock
+from vvtv.programming.programmer import Programmer
+from vvtv.runtime import Runtime
+
+
+@pytest.fixture
+def live_runtime(tmp_path: Path) -> Runtime:
+    rt = Runtime.open(tiny_settings(tmp_path / "var", broadcaster={"slate_seconds": 8, "poll_seconds": 0.5}),
+                      SystemClock())  # fmt: skip
+    yield rt
+    rt.stop.set()
+    rt.db.dispose()
+
+
+def _video_times(path: Path) -> list[float]:
+    done = subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=dts_time",
+         "-of", "json", str(path)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return [float(p["dts_time"]) for p in json.loads(done.stdout)["packets"]]
+
+
+def _streams(path: Path) -> list[str]:
+    done = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "json", str(path)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return sorted(s["codec_name"] for s in json.loads(done.stdout)["streams"])
+
+
+def test_channel_restreams_continuously_to_nginx_rtmp(live_runtime: Runtime, tmp_path: Path) -> None:
+    rt = live_runtime
+    make_programme(rt, 5, title="A")
+    make_programme(rt, 6, title="B")
+    Programmer(rt).fill("main")
+    nginx = start_nginx_rtmp(tmp_path / "nginx")
+    restreamer = Restreamer(rt, "main", nginx.url("main"))
+    try:
+        restreamer.start()
+        time.sleep(24)  # the first programme boundary is 5 s in
+    finally:
+        rt.stop.set()
+        restreamer.join(timeout=15)
+        nginx.stop()
+    recording = nginx.recording("main")
+    assert _streams(recording) == ["aac", "h264"]
+    times = _video_times(recording)
+    assert times[-1] - times[0] >= 12, f"only {times[-1] - times[0]:.1f} s arrived"
+    steps = [b - a for a, b in zip(times, times[1:])]
+    assert min(steps) > 0, "video timestamps went backwards at a programme boundary"
+    assert max(steps) < 0.5, f"a gap of {max(steps):.2f} s in the stream"
+    assert restreamer.segments_sent >= 4 and restreamer.failures == 0
+
+
+def test_restreamer_restarts_ffmpeg_when_the_server_goes_away(live_runtime: Runtime, tmp_path: Path) -> None:
+    rt = live_runtime
+    make_programme(rt, 6)
+    Programmer(rt).fill("main")
+    nginx = start_nginx_rtmp(tmp_path / "first")
+    restreamer = Restreamer(rt, "main", nginx.url("main"))
+    try:
+        restreamer.start()
+        time.sleep(8)
+        nginx.process.kill()  # the RTMP server dies: ffmpeg fails, the restreamer backs off and retries
+        nginx.process.wait()
+        deadline = time.monotonic() + 30
+        while restreamer.failures == 0 and time.monotonic() < deadline:
+            time.sleep(0.5)
+    finally:
+        rt.stop.set()
+        restreamer.join(timeout=15)
+    assert restreamer.failures >= 1
+    with rt.db.session() as session:
+        from sqlalchemy import select
+
+        from vvtv.storage.models import Event
+
+        event = session.scalars(select(Event).where(Event.kind == "restream-restart")).first()
+    assert event is not None and nginx.url("main") in event.message
