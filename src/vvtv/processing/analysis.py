@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vvtv.errors import RejectedError
+from vvtv.errors import RejectedError, ToolError
 from vvtv.processing.ffmpeg import ProgressCallback, run_ffmpeg_report
 from vvtv.processing.loudness import STEREO, Loudness, meter_filter, parse_meter
 from vvtv.processing.probe import MediaInfo, VideoInfo
@@ -41,7 +41,15 @@ def first_pass(
         # The sound first: the progress report's time is the first output's.
         args += ["-map", info.audio.stream, "-af", f"{STEREO},{meter_filter()}", "-f", "null", "-"]
     args += ["-map", video.stream, "-frames:v", str(TRIAL_FRAMES), "-f", "null", "-"]
-    report = run_ffmpeg_report(args, timeout=timeout, on_progress=on_progress)
+    try:
+        report = run_ffmpeg_report(args, timeout=timeout, on_progress=on_progress)
+    except ToolError as exc:
+        if not exc.stderr:
+            raise  # ffmpeg did not run at all: the machine's problem, not the file's
+        # Nothing but decoding happens here, so a failure is the source's.
+        lines = [line.strip() for line in exc.stderr.splitlines() if line.strip()]
+        detail = next((line for line in lines if "error" in line.lower()), lines[-1])
+        raise RejectedError(f"undecodable: {detail}") from None
     if report.frames == 0:
         raise RejectedError(f"video undecodable: not one frame of its {video.codec} stream decodes")
     if not info.audio:

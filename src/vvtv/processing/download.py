@@ -119,6 +119,8 @@ def _params(partial: Path, limits: DownloadLimits, hook: Callable[[dict], None],
 def _classify(exc: DownloadError, logger: _Logger) -> Exception:
     """yt-dlp's error as a VVTV one: permanent (InputError) or worth retrying (ToolError)."""
     message = str(exc).removeprefix("ERROR: ").strip()
+    if "Did not get any data blocks" in message:
+        return InputError("download failed: the server sent an empty file")
     if any(marker in message for marker in PERMANENT_MARKERS):
         return InputError(f"download failed: {message}")
     return ToolError(f"download failed: {message}", stderr="\n".join(logger.lines))

@@ -34,7 +34,7 @@ from sqlalchemy import select
 
 from vvtv.clock import US
 from vvtv.config import FactorySettings, Profile, Settings
-from vvtv.errors import ConfigError, InputError, RejectedError
+from vvtv.errors import ConfigError, InputError, RejectedError, VVTVError
 from vvtv.netsafety import check_public_url
 from vvtv.processing import jobs
 from vvtv.processing.analysis import first_pass
@@ -423,7 +423,8 @@ def run_job(
         except (InputError, ConfigError) as exc:
             return _give_up(rt, lease, str(exc))
         except Exception as exc:  # noqa: BLE001 - a tool, the disk or the network: worth another attempt
-            reason = f"{type(exc).__name__}: {exc}" if not str(exc).startswith(type(exc).__name__) else str(exc)
+            # Our own errors say what failed; a stray Python error needs its type to make sense.
+            reason = str(exc) if isinstance(exc, VVTVError) else f"{type(exc).__name__}: {exc}"
             if not retry or lease.attempt >= lease.max_attempts:
                 return _give_up(rt, lease, f"{reason} (attempt {lease.attempt} of {lease.max_attempts})")
             delay = jobs.backoff_seconds(lease.attempt, base=settings.factory.retry_backoff_seconds,
