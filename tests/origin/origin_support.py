@@ -92,6 +92,11 @@ def make_programme(rt: Runtime, *, title: str, look: int, seconds: float) -> Ass
         )  # fmt: skip
 
 
+def make_programmes(rt: Runtime, titles: list[str], *, seconds: float) -> list[Asset]:
+    """One programme per title, each with a look of its own."""
+    return [make_programme(rt, title=title, look=look, seconds=seconds) for look, title in enumerate(titles)]
+
+
 def add_poster(rt: Runtime, asset: Asset) -> Path:
     """A poster.jpg next to the asset's renditions, recorded on its row."""
     poster = rt.settings.media_dir / asset.path / "poster.jpg"
@@ -118,7 +123,8 @@ def schedule_run(rt: Runtime, channel: str, assets: list[Asset], *, start_us: in
         schedule.bump_version(session, channel)
         # Read back with their assets loaded, for use after the session closes.
         ids = [entry.id for entry in entries]
-        return list(session.scalars(select(ScheduleEntry).where(ScheduleEntry.id.in_(ids)).order_by(ScheduleEntry.ordinal)))
+        query = select(ScheduleEntry).where(ScheduleEntry.id.in_(ids)).order_by(ScheduleEntry.ordinal)
+        return list(session.scalars(query))
 
 
 def write_live_playlists(settings: Settings, channel: str, published: list[ScheduleEntry], *, default: bool) -> None:
@@ -128,8 +134,9 @@ def write_live_playlists(settings: Settings, channel: str, published: list[Sched
     renditions = published[0].asset.renditions
     master = ["#EXTM3U", "#EXT-X-VERSION:6", "#EXT-X-INDEPENDENT-SEGMENTS"]
     for r in renditions:
+        resolution = f"{r['width']}x{r['height']}"
         master += [
-            f'#EXT-X-STREAM-INF:BANDWIDTH={r["bandwidth"]},RESOLUTION={r["width"]}x{r["height"]},CODECS="{r["codecs"]}"',
+            f'#EXT-X-STREAM-INF:BANDWIDTH={r["bandwidth"]},RESOLUTION={resolution},CODECS="{r["codecs"]}"',
             f"{r['name']}.m3u8",
         ]
     (folder / "live.m3u8").write_text("\n".join(master) + "\n")
@@ -147,7 +154,8 @@ def write_live_playlists(settings: Settings, channel: str, published: list[Sched
                 lines.append("#EXT-X-DISCONTINUITY")
             lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{iso(entry.start_us)}")
             for index, duration in enumerate(entry.asset.segment_durations_us):
-                lines += [f"#EXTINF:{duration / US:.6f},", f"../../{entry.asset.path}/{r['name']}/{SEGMENT_PATTERN % index}"]
+                segment = f"../../{entry.asset.path}/{r['name']}/{SEGMENT_PATTERN % index}"
+                lines += [f"#EXTINF:{duration / US:.6f},", segment]
         (folder / f"{r['name']}.m3u8").write_text("\n".join(lines) + "\n")
 
 
@@ -185,7 +193,9 @@ def start_origin(settings: Settings, *, timeout: float = 60) -> OriginProcess:
     # stderr goes to a file: a pipe nobody reads could fill up and block the server.
     log = settings.data_dir / f"origin-{time.monotonic_ns()}.log"
     with log.open("w") as stderr:
-        process = subprocess.Popen([VVTV, "run", "origin"], env=settings_env(settings), stdin=subprocess.DEVNULL, stderr=stderr)
+        process = subprocess.Popen(
+            [VVTV, "run", "origin"], env=settings_env(settings), stdin=subprocess.DEVNULL, stderr=stderr
+        )
     database = Database(settings.database_url)
     try:
         deadline = time.monotonic() + timeout

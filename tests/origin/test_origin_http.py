@@ -20,7 +20,7 @@ import pytest
 from origin_support import (
     OriginProcess,
     add_poster,
-    make_programme,
+    make_programmes,
     origin_settings,
     schedule_run,
     start_origin,
@@ -55,7 +55,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Served:
     # Playlists here are written once, so health allows them a minute before calling them stale.
     settings = origin_settings(data, origin={"port": 0, "stale_segments": 30})
     rt = Runtime.open(settings)
-    assets = [make_programme(rt, title=title, look=i, seconds=4) for i, title in enumerate(["Alpha", "Bravo", "Charlie"])]
+    assets = make_programmes(rt, ["Alpha", "Bravo", "Charlie"], seconds=4)
     add_poster(rt, assets[0])
     now = rt.clock.now_us()
     # Main: three programmes already aired, then the same three repeated for ten minutes.
@@ -264,7 +264,7 @@ def test_static_files_have_their_types_and_hls_js_is_local(served: Served) -> No
     assert script.status_code == 200 and script.headers["content-type"] == "text/javascript; charset=utf-8"
     assert served.get("/static/player.css").headers["content-type"] == "text/css; charset=utf-8"
     library = served.get("/static/vendor/hls.min.js")
-    assert library.status_code == 200, "hls.js is missing: run `npm ci --no-audit --no-fund && scripts/vendor_player.sh`"
+    assert library.status_code == 200, "hls.js is missing: run `make web` (npm ci, then scripts/vendor_player.sh)"
     assert library.headers["content-type"] == "text/javascript; charset=utf-8"
     assert b"isSupported" in library.content
     assert served.get("/static/nothing.js").status_code == 404

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from origin_support import (
     chromium_page,
-    make_programme,
+    make_programmes,
     origin_settings,
     schedule_run,
     start_origin,
@@ -42,7 +42,7 @@ def test_player_recovers_plays_labels_and_unmutes(tmp_path: Path) -> None:
     # A long live window keeps the aired entries in the guide however slow this machine is.
     settings = origin_settings(tmp_path / "var", origin={"port": 0}, broadcaster={"window_segments": 30})
     rt = Runtime.open(settings)
-    assets = [make_programme(rt, title=title, look=i, seconds=8) for i, title in enumerate(["Alpha", "Bravo", "Charlie"])]
+    assets = make_programmes(rt, ["Alpha", "Bravo", "Charlie"], seconds=8)
     origin = start_origin(settings)
     requests: list[str] = []
     console: list[str] = []
