@@ -68,7 +68,7 @@ def create_app(rt: Runtime) -> Starlette:
     static = ServedTree(folder=STATIC_DIR)
     page = PlayerPage.load()
     if not HLS_LIBRARY.is_file():
-        log.warning("origin: %s is missing (run `make vendor`); the player page needs it", HLS_LIBRARY)
+        log.warning("origin: %s is missing (run `make web`); the player page needs it", HLS_LIBRARY)
 
     def not_found(*, cors: bool) -> Response:
         headers = {**CORS, "Cache-Control": NO_STORE} if cors else {"Cache-Control": NO_STORE}
@@ -88,8 +88,14 @@ def create_app(rt: Runtime) -> Starlette:
             except OSError:
                 return not_found(cors=True)
             return Response(body, media_type=content_type(path), headers={**CORS, "Cache-Control": PLAYLIST_CACHE})
+        try:
+            stat = path.stat()
+        except OSError:  # retired and removed since it was resolved
+            return not_found(cors=True)
         # FileResponse answers HEAD and byte Range requests (206, 416) itself.
-        return FileResponse(path, media_type=content_type(path), headers={**CORS, "Cache-Control": IMMUTABLE_CACHE})
+        return FileResponse(
+            path, media_type=content_type(path), stat_result=stat, headers={**CORS, "Cache-Control": IMMUTABLE_CACHE}
+        )
 
     def static_file(request: Request) -> Response:
         try:
