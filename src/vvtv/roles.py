@@ -43,6 +43,18 @@ def _factory(rt: Runtime) -> None:
     run(rt)
 
 
+def _curator(rt: Runtime) -> None:
+    from vvtv.discovery.curator import run
+
+    run(rt)
+
+
+def _demo_site(rt: Runtime) -> None:
+    from vvtv.demo.site import run
+
+    run(rt)
+
+
 def _demo(rt: Runtime) -> None:
     from vvtv.demo.seed import run
 
@@ -56,4 +68,6 @@ ROLES: dict[str, Role] = {
     "origin": _origin,
     "demo": _demo,
     "factory": _factory,
+    "curator": _curator,
+    "demo-site": _demo_site,
 }

@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from vvtv.demo.site_media import CATALOGUE, LicenceMarkup, PageKind, DemoVideo, find, make_media
 from vvtv.errors import ConfigError
+from vvtv.runtime import Runtime
 
 SITE_DIR = Path(__file__).parent / "site"
 HLS_JS = Path(__file__).parent.parent / "origin" / "static" / "vendor" / "hls.min.js"
@@ -250,6 +251,12 @@ def build_app(media_dir: Path) -> tuple[ASGIApp, SiteLog]:
         Mount("/media", StaticFiles(directory=media_dir)),
     ]
     return RequestLog(Starlette(routes=routes), log), log
+
+
+def run(rt: Runtime) -> None:
+    """The demo-site role (for `vvtv up`): serve on demo_site.host/port until stopped."""
+    settings = rt.settings
+    serve(host=settings.demo_site.host, port=settings.demo_site.port, cache_dir=settings.data_dir.resolve() / "demo-site")
 
 
 def serve(*, host: str, port: int, cache_dir: Path) -> None:

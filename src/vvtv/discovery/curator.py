@@ -1,0 +1,405 @@
+"""The Curator: search sites in a real browser, watch what they offer, keep what is good.
+
+For each site: open it, search for the query like a person, read the result
+pages (following "next" up to a limit) and visit each result in a fresh
+browser context: read its metadata, play its video and measure the playback,
+check the channel's standards, then let the judge (LLM or deterministic)
+score its fit to the channel's brief. Every page visited becomes a Plan,
+APPROVED or REJECTED with its reason; approved ones are queued for the
+Factory at once. Links refused for safety or politeness are reported and
+logged as events, never fetched.
+
+`discover_now()` is the operator's "now" (`vvtvctl discover`); `run()` is
+the curator role: discovery on a schedule, and at once when the buffer of
+content ahead runs low.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from vvtv.clock import US
+from vvtv.discovery import sites
+from vvtv.discovery.playback import PlaybackReport, shortfall, watch
+from vvtv.discovery.browser import BrowserCrashed, BrowserOptions, BrowserPage, BrowserSession, PageFailed
+from vvtv.discovery.human import Human
+from vvtv.discovery.metadata import COLLECT_SCRIPT, PageMetadata, RawPage, parse_metadata
+from vvtv.discovery.politeness import Politeness
+from vvtv.discovery.schedule import DiscoverySchedule, buffer_ahead_us
+from vvtv.errors import ConfigError, VVTVError
+from vvtv.llm.breaker import BreakerState
+from vvtv.llm.fallback import OPEN_LICENCE, DeterministicJudge
+from vvtv.llm.judge import Judge
+from vvtv.llm.records import Judgement, VideoFacts
+from vvtv.runtime import Runtime
+from vvtv.storage.models import Plan, PlanStatus
+
+KEPT, REJECTED, SKIPPED, FAILED = "kept", "rejected", "skipped", "failed"
+
+
+class PlanEvidence(BaseModel):
+    """Everything measured and decided about a plan, stored in Plan.playback."""
+
+    playback: PlaybackReport | None = None
+    judgement: Judgement | None = None
+    metadata_sources: dict[str, str] = Field(default_factory=dict)
+    licence_url: str | None = None
+    found_on: str = ""  # the results page that linked to it
+    refused_requests: list[str] = Field(default_factory=list)
+
+
+@dataclass(kw_only=True)
+class Outcome:
+    """What became of one link."""
+
+    page_url: str
+    status: str  # kept, rejected, skipped (not visited) or failed (the browser died; tried again next time)
+    reason: str
+    plan_id: int | None = None
+    title: str = ""
+    media_url: str | None = None
+    judge: str | None = None
+    score: float | None = None
+    seconds: float = 0.0  # how long the visit and judgement took
+
+
+@dataclass(kw_only=True)
+class DiscoveryReport:
+    query: str
+    max_plans: int
+    sites: list[str]
+    outcomes: list[Outcome] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    result_pages: int = 0
+    browser_restarts: list[str] = field(default_factory=list)
+    started_at_us: int = 0
+    finished_at_us: int = 0
+
+    def count(self, status: str) -> int:
+        return sum(o.status == status for o in self.outcomes)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["counts"] = {s: self.count(s) for s in (KEPT, REJECTED, SKIPPED, FAILED)}
+        return data
+
+    def render(self) -> str:
+        seconds = (self.finished_at_us - self.started_at_us) / US
+        lines = [f"Discovery {self.query!r} on {', '.join(self.sites)}: {self.result_pages} result pages, "
+                 f"{len(self.outcomes)} links in {seconds:.0f} s"]  # fmt: skip
+        lines += [f"  note: {note}" for note in self.notes]
+        for status in (KEPT, REJECTED, SKIPPED, FAILED):
+            chosen = [o for o in self.outcomes if o.status == status]
+            lines.append(f"{status.capitalize()} ({len(chosen)}):")
+            for o in chosen:
+                plan = f"#{o.plan_id} " if o.plan_id else ""
+                lines.append(f"  {plan}{o.title or o.page_url}")
+                if o.title:
+                    lines.append(f"      page {o.page_url}")
+                if o.media_url:
+                    lines.append(f"      media {o.media_url}")
+                lines.append(f"      {o.reason}" + (f" ({o.seconds:.1f} s)" if o.seconds else ""))
+        lines += [f"Browser restarted: {why}" for why in self.browser_restarts]
+        return "\n".join(lines)
+
+
+@dataclass(kw_only=True)
+class Visit:
+    """What a successful visit to a video page brought back."""
+
+    metadata: PageMetadata
+    playback: PlaybackReport
+    refused_requests: list[str]
+
+
+class Curator:
+    """One discovery at a time; the judge (and its breaker) lives as long as the Curator."""
+
+    def __init__(self, rt: Runtime, *, judge: Judge | None = None, channel: str | None = None) -> None:
+        self.rt = rt
+        self.settings = rt.settings.discovery
+        self.channel = rt.settings.channel(channel or rt.settings.origin.default_channel)
+        self.judge = judge or Judge(
+            rt.settings.llm, clock=rt.clock, fallback=DeterministicJudge(), on_breaker_change=self._breaker_changed
+        )
+        self.profiles = sites.load_profiles(self.settings.site_profiles_dir)
+        self._rng = random.Random(self.settings.seed)
+        self._politeness = self._new_politeness()
+        self.on_progress: Callable[[], None] = lambda: None  # called after every link (the role heartbeats)
+
+    def _new_politeness(self) -> Politeness:
+        return Politeness(
+            clock=self.rt.clock, allowed_hosts=self.settings.allowed_hosts,
+            min_interval_seconds=self.settings.min_interval_seconds, page_budget=self.settings.page_budget,
+        )  # fmt: skip
+
+    def _breaker_changed(self, state: BreakerState, why: str) -> None:
+        self.rt.record_event("llm-breaker", f"LLM circuit breaker {state.value}: {why}", state=state.value)
+
+    def browser(self) -> BrowserSession:
+        """A browser session with the Curator's manners, not started yet."""
+        options = BrowserOptions(
+            executable=self.settings.chromium_executable(),
+            headless=self.settings.headless,
+            timeout_seconds=self.settings.page_timeout_seconds,
+            max_page_bytes=self.settings.max_page_bytes,
+            restart_after_pages=self.settings.restart_after_pages,
+        )
+        return BrowserSession(options, policy=lambda url: self._politeness.refusal(url))
+
+    async def discover(
+        self, query: str, *, max_plans: int, site: str | None = None, browser: BrowserSession | None = None
+    ) -> DiscoveryReport:
+        targets = [site] if site else self.settings.start_sites
+        if not targets:
+            raise ConfigError("discovery.start_sites is empty and no --site was given")
+        profiles = [sites.resolve_site(t, self.profiles) for t in targets]
+        report = DiscoveryReport(query=query, max_plans=max_plans, sites=[p.start_url for p in profiles],
+                                 started_at_us=self.rt.clock.now_us())  # fmt: skip
+        self._politeness = self._new_politeness()  # budgets and robots.txt are read afresh each time
+        session = browser or self.browser()
+        if browser is None:
+            await session.start()
+        try:
+            for profile in profiles:
+                if report.count(KEPT) >= max_plans:
+                    break
+                await self._site(session, profile, query, report)
+        finally:
+            report.browser_restarts = list(session.restarts)
+            if browser is None:
+                await session.close()
+        report.finished_at_us = self.rt.clock.now_us()
+        self._enqueue_for_factory()
+        self.rt.record_event(
+            "discovery", f"discovery {query!r}: {report.count(KEPT)} kept, {report.count(REJECTED)} rejected, "
+            f"{report.count(SKIPPED)} skipped, {report.count(FAILED)} failed", channel=self.channel.name,
+            query=query, sites=report.sites,
+        )  # fmt: skip
+        return report
+
+    def _human(self, page: BrowserPage) -> Human:
+        # One seeded stream per discovery, split per page: the same run replays the same gestures.
+        return Human(page, random.Random(self._rng.getrandbits(64)), pacing=self.settings.pacing)
+
+    async def _site(self, session: BrowserSession, profile: sites.SiteProfile, query: str, report: DiscoveryReport) -> None:
+        why = await self._politeness.before_page(profile.start_url)
+        if why:
+            report.notes.append(f"{profile.start_url}: not searched: {why}")
+            return
+        results_url = profile.start_url
+        for attempt in range(2):  # a browser that dies on the results pages gets one more chance
+            try:
+                await self._search_and_visit(session, profile, query, report, attempt)
+                return
+            except BrowserCrashed as exc:
+                report.notes.append(f"{results_url}: {exc}; the browser was restarted")
+                await session.ensure_running()
+            except PageFailed as exc:
+                report.notes.append(f"{profile.start_url}: {exc}")
+                return
+
+    async def _search_and_visit(
+        self, session: BrowserSession, profile: sites.SiteProfile, query: str, report: DiscoveryReport, attempt: int
+    ) -> None:
+        results = await session.new_page()
+        try:
+            await results.goto(profile.start_url)
+            human = self._human(results)
+            await human.glance()
+            how = await sites.search(results, human, profile, query)
+            if how is None:
+                report.notes.append(f"{profile.start_url}: no search box found; links taken from the page itself")
+            else:
+                report.notes.append(f"{profile.start_url}: searched through {how}")
+            for number in range(1, self.settings.max_result_pages + 1):
+                report.result_pages += 1
+                await human.scroll(results.viewport[1] * human.rng.uniform(0.3, 0.8))  # skim the results
+                for link in await sites.result_links(results, profile):
+                    if report.count(KEPT) >= report.max_plans:
+                        return
+                    if self.rt.stop.is_set():
+                        report.notes.append("stopped early: the curator was asked to stop")
+                        return
+                    if attempt and any(o.page_url == link for o in report.outcomes):
+                        continue  # seen before the browser died
+                    began = time.monotonic()
+                    outcome = await self._visit_link(session, link, results.url)
+                    outcome.seconds = round(time.monotonic() - began, 2)
+                    report.outcomes.append(outcome)
+                    self.on_progress()
+                if number == self.settings.max_result_pages or report.count(KEPT) >= report.max_plans:
+                    return
+                next_url = await sites.find_next(results, profile)
+                if next_url is None:
+                    return
+                why = await self._politeness.before_page(next_url)
+                if why:
+                    report.notes.append(f"{next_url}: next results page not opened: {why}")
+                    return
+                if not await sites.follow_next(results, human):
+                    await results.goto(next_url, referer=results.url)
+        finally:
+            await results.close()
+
+    async def _visit_link(self, session: BrowserSession, url: str, found_on: str) -> Outcome:
+        known = self._known_plan(Plan.page_url == url)
+        if known:
+            return Outcome(page_url=url, status=SKIPPED, reason=f"already planned as #{known.id} ({known.status.value})",
+                           plan_id=known.id)  # fmt: skip
+        why = await self._politeness.before_page(url)
+        if why:
+            self.rt.record_event("discovery-refused", f"{url}: {why}", channel=self.channel.name, url=url)
+            return Outcome(page_url=url, status=SKIPPED, reason=why)
+        page = await session.new_page()
+        try:
+            visit = await self._visit(page, url, found_on)
+        except PageFailed as exc:
+            evidence = PlanEvidence(found_on=found_on, refused_requests=page.refused)
+            return self._save(url, None, None, evidence, PlanStatus.REJECTED, str(exc))
+        except BrowserCrashed as exc:
+            await session.ensure_running()
+            self.rt.record_event("browser-restarted", f"{url}: {exc}", channel=self.channel.name, url=url)
+            return Outcome(page_url=url, status=FAILED, reason=f"{exc}; the browser was restarted")
+        finally:
+            await page.close()
+        return await self._decide(url, visit, found_on)
+
+    async def _visit(self, page: BrowserPage, url: str, found_on: str) -> Visit:
+        await page.goto(url, referer=found_on)
+        human = self._human(page)
+        await human.glance()
+        raw = RawPage.model_validate(await page.main.evaluate(COLLECT_SCRIPT))
+        report = await watch(page, human, self.settings)
+        return Visit(metadata=parse_metadata(raw), playback=report, refused_requests=page.refused)
+
+    def _standards(self, visit: Visit) -> str | None:
+        """Why the video falls short of the channel's standards before any judge is asked, or None."""
+        short = shortfall(visit.playback, self.settings)
+        if short:
+            return short
+        if not visit.playback.media_url:
+            return "the media URL could not be captured from the network"
+        duration = visit.playback.duration_s or visit.metadata.duration_s
+        if duration is not None and duration < self.settings.min_duration_seconds:
+            return f"too short: {duration:.0f} s (the minimum is {self.settings.min_duration_seconds:g} s)"
+        if duration is not None and duration > self.settings.max_duration_seconds:
+            return f"too long: {duration:.0f} s (the maximum is {self.settings.max_duration_seconds:g} s)"
+        if self.settings.require_open_licence and not (visit.metadata.licence and OPEN_LICENCE.search(visit.metadata.licence)):
+            return f"no open licence found on the page (found: {visit.metadata.licence or 'nothing'})"
+        return None
+
+    async def _decide(self, url: str, visit: Visit, found_on: str) -> Outcome:
+        meta, report = visit.metadata, visit.playback
+        evidence = PlanEvidence(playback=report, metadata_sources=meta.sources, licence_url=meta.licence_url,
+                                found_on=found_on, refused_requests=visit.refused_requests)  # fmt: skip
+        reason = self._standards(visit)
+        if reason is None and report.media_url:
+            twin = self._known_plan(Plan.media_url == report.media_url)
+            if twin:
+                reason = f"same media as plan #{twin.id} ({twin.page_url})"
+        if reason:
+            return self._save(url, meta, report, evidence, PlanStatus.REJECTED, reason)
+        facts = VideoFacts(title=meta.title, description=meta.description, tags=meta.tags,
+                           duration_s=report.duration_s or meta.duration_s, licence=meta.licence, page_url=url,
+                           height=report.height)  # fmt: skip
+        judgement = await asyncio.to_thread(self.judge.judge, facts, self.channel.brief)
+        evidence.judgement = judgement
+        keep = judgement.score >= self.settings.min_score
+        verdict = (f"score {judgement.score:.2f} {'≥' if keep else '<'} {self.settings.min_score:.2f} by "
+                   f"{judgement.judge} ({judgement.why_this_judge}): {'; '.join(judgement.reasons)}")  # fmt: skip
+        return self._save(url, meta, report, evidence, PlanStatus.APPROVED if keep else PlanStatus.REJECTED, verdict)
+
+    def _known_plan(self, condition: Any) -> Plan | None:
+        with self.rt.db.session() as db:
+            return db.scalars(select(Plan).where(condition).limit(1)).first()
+
+    def _save(
+        self,
+        url: str,
+        meta: PageMetadata | None,
+        report: PlaybackReport | None,
+        evidence: PlanEvidence,
+        status: PlanStatus,
+        reason: str,
+    ) -> Outcome:
+        now = self.rt.clock.now_us()
+        judgement = evidence.judgement
+        tags = list(dict.fromkeys([*(meta.tags if meta else []), *(judgement.tags if judgement else [])]))
+        plan = Plan(
+            channel=self.channel.name, page_url=url, media_url=report.media_url if report else None,
+            title=meta.title if meta else "", description=meta.description if meta else "", tags=tags,
+            licence=meta.licence if meta else None, thumbnail_url=meta.thumbnail_url if meta else None,
+            duration_s=(report.duration_s if report else None) or (meta.duration_s if meta else None),
+            width=report.width if report else None, height=report.height if report else None,
+            playback=evidence.model_dump(mode="json"), score=judgement.score if judgement else None,
+            judge=judgement.judge if judgement else None, status=status, reason=reason,
+            created_at_us=now, updated_at_us=now,
+        )  # fmt: skip
+        try:
+            with self.rt.db.session() as db:
+                db.add(plan)
+        except IntegrityError:
+            # Another curator saved the same page a moment ago: theirs stands.
+            return Outcome(page_url=url, status=SKIPPED, reason="already planned (saved meanwhile)")
+        return Outcome(
+            page_url=url, status=KEPT if status is PlanStatus.APPROVED else REJECTED, reason=reason, plan_id=plan.id,
+            title=plan.title, media_url=plan.media_url, judge=plan.judge, score=plan.score,
+        )  # fmt: skip
+
+    def _enqueue_for_factory(self) -> None:
+        from vvtv.processing import jobs
+
+        jobs.enqueue_approved(self.rt.db, self.rt.clock, max_attempts=self.rt.settings.factory.max_attempts)
+
+    def close(self) -> None:
+        self.judge.close()
+
+
+def discover_now(rt: Runtime, query: str, *, max_plans: int, site: str | None = None,
+                 channel: str | None = None) -> DiscoveryReport:  # fmt: skip
+    """Run one discovery to the end, in this process (`vvtvctl discover`)."""
+    curator = Curator(rt, channel=channel)
+    try:
+        return asyncio.run(curator.discover(query, max_plans=max_plans, site=site))
+    finally:
+        curator.close()
+
+
+def run(rt: Runtime) -> None:
+    """The curator role: discover on a schedule, and at once when the buffer runs low."""
+    started = rt.clock.now_us()
+    curator = Curator(rt)
+    curator.on_progress = lambda: rt.heartbeat("curator", started, busy=True)
+    plan = DiscoverySchedule.from_settings(rt.settings)
+    queries = rt.settings.discovery.queries
+    runs = 0
+    try:
+        while not rt.stop.is_set():
+            now = rt.clock.now_us()
+            with rt.db.session() as session:
+                buffer_us = buffer_ahead_us(session, rt.settings, curator.channel.name, now)
+            rt.heartbeat("curator", started, buffer_us=buffer_us, last_discovery_us=plan.last_run_us)
+            why = plan.due(now, buffer_us)
+            if why:
+                plan.last_run_us = now
+                query = queries[runs % len(queries)]  # take turns through the queries
+                runs += 1
+                rt.record_event("discovery-start", f"discovering {query!r}: {why}", channel=curator.channel.name)
+                try:
+                    asyncio.run(curator.discover(query, max_plans=rt.settings.discovery.max_plans))
+                except VVTVError as exc:
+                    # The web, the browser or a setting failed this time; the next run tries again.
+                    rt.record_event("discovery-failed", f"discovery {query!r} failed: {exc}", channel=curator.channel.name)
+            rt.stop.wait(rt.settings.discovery.buffer_check_seconds)
+    finally:
+        curator.close()

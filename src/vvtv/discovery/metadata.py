@@ -1,0 +1,212 @@
+"""Metadata from a video page: Open Graph, JSON-LD `VideoObject`, microdata and the DOM.
+
+A script in the page gathers the raw markup (COLLECT_SCRIPT); the Python
+below decides what it means, so the rules can be tested without a browser.
+The first source that has a field wins, in the order JSON-LD, microdata, Open
+Graph, DOM; `sources` records where each field came from.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+COLLECT_SCRIPT = r"""
+() => {
+  const og = {};
+  for (const m of document.querySelectorAll('meta[property], meta[name^="og:"], meta[name^="video:"]')) {
+    const key = (m.getAttribute('property') || m.getAttribute('name') || '').toLowerCase();
+    (og[key] = og[key] || []).push(m.getAttribute('content') || '');
+  }
+  const jsonld = [];
+  for (const s of document.querySelectorAll('script[type="application/ld+json"]')) {
+    try { jsonld.push(JSON.parse(s.textContent)); } catch (e) { /* broken JSON-LD is ignored */ }
+  }
+  const microdata = [];
+  for (const scope of document.querySelectorAll('[itemscope][itemtype*="VideoObject" i]')) {
+    const props = {};
+    for (const el of scope.querySelectorAll('[itemprop]')) {
+      const value = el.getAttribute('content') || el.getAttribute('href') || el.getAttribute('src') || el.textContent.trim();
+      (props[el.getAttribute('itemprop')] = props[el.getAttribute('itemprop')] || []).push(value);
+    }
+    microdata.push(props);
+  }
+  const meta = (name) => (document.querySelector(`meta[name="${name}" i]`) || {}).content || '';
+  const licenceLinks = [...document.querySelectorAll('a[rel~="license" i], link[rel~="license" i]')].map((a) => a.href);
+  const text = (document.body ? document.body.innerText : '').slice(0, 20000);
+  const licenceTexts = [...text.matchAll(/creative commons(?:[^.\n]|\.\d){0,90}|\bCC[ -](?:BY|0)[A-Z -]*\d\.\d|\bCC0\b|public domain/gi)]
+    .slice(0, 8).map((m) => m[0].trim());
+  const h1 = document.querySelector('h1');
+  const video = document.querySelector('video[poster]');
+  return {
+    og, jsonld, microdata, licence_links: licenceLinks, licence_texts: licenceTexts,
+    title: document.title || '', h1: h1 ? h1.textContent.trim() : '',
+    description: meta('description'), keywords: meta('keywords'),
+    poster: video ? video.poster : '', url: location.href,
+  };
+}
+"""
+
+ISO_DURATION = re.compile(r"^P(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
+CC_URL = re.compile(r"creativecommons\.org/(licenses|publicdomain)/([a-z-]+)/(\d\.\d)", re.IGNORECASE)
+UNSTATED_CC = "Creative Commons (variant not stated)"
+CC_WORDS = {"attribution": "BY", "sharealike": "SA", "noncommercial": "NC", "noderivatives": "ND", "noderivs": "ND"}
+
+
+class RawPage(BaseModel):
+    """What COLLECT_SCRIPT returns, checked before use."""
+
+    og: dict[str, list[str]] = Field(default_factory=dict)
+    jsonld: list[Any] = Field(default_factory=list)
+    microdata: list[dict[str, list[str]]] = Field(default_factory=list)
+    licence_links: list[str] = Field(default_factory=list)
+    licence_texts: list[str] = Field(default_factory=list)  # visible text that mentions a licence
+    title: str = ""
+    h1: str = ""
+    description: str = ""
+    keywords: str = ""
+    poster: str = ""
+    url: str = ""
+
+
+@dataclass(kw_only=True)
+class PageMetadata:
+    title: str = ""
+    description: str = ""
+    tags: list[str] = field(default_factory=list)
+    duration_s: float | None = None
+    thumbnail_url: str | None = None
+    page_url: str = ""
+    licence: str | None = None  # a short name: "CC BY 4.0", or the words found
+    licence_url: str | None = None
+    content_url: str | None = None  # what the markup says the media is (the network decides)
+    sources: dict[str, str] = field(default_factory=dict)  # field -> "json-ld" | "microdata" | "og" | "dom"
+
+
+def parse_duration(value: Any) -> float | None:
+    """ISO 8601 ("PT1M30S") or plain seconds ("90")."""
+    if isinstance(value, (int, float)):
+        return float(value) if value > 0 else None
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip().upper()
+    try:
+        seconds = float(text)
+        return seconds if seconds > 0 else None
+    except ValueError:
+        pass
+    match = ISO_DURATION.match(text)
+    if not match or not any(match.groups()):
+        return None
+    days, hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
+    return days * 86400 + hours * 3600 + minutes * 60 + seconds or None
+
+
+def licence_name(url_or_text: str) -> str | None:
+    """'https://creativecommons.org/licenses/by-sa/4.0/' or 'Creative Commons Attribution-ShareAlike 4.0' -> 'CC BY-SA 4.0'."""
+    match = CC_URL.search(url_or_text)
+    if match:
+        kind, code, version = match.group(1).lower(), match.group(2).lower(), match.group(3)
+        if kind == "publicdomain":
+            return f"CC0 {version}" if code == "zero" else "Public Domain Mark"
+        return f"CC {code.upper()} {version}"
+    text = url_or_text.strip()
+    if re.search(r"creative\s*commons", text, re.IGNORECASE):
+        words = re.findall(r"[a-z]+", text.lower().replace("-", " "))
+        parts = [CC_WORDS[w] for w in words if w in CC_WORDS]
+        version = re.search(r"\d\.\d", text)
+        if parts:
+            return "CC " + "-".join(dict.fromkeys(parts)) + (f" {version.group(0)}" if version else "")
+        return UNSTATED_CC if not re.search(r"zero|cc0", text, re.IGNORECASE) else "CC0"
+    short = re.search(r"\bCC[ -](BY(?:-[A-Z]{2})*|0)(?: (\d\.\d))?", text, re.IGNORECASE)
+    if short:
+        return f"CC {short.group(1).upper()}" + (f" {short.group(2)}" if short.group(2) else "")
+    if re.search(r"\bCC0\b", text, re.IGNORECASE):
+        return "CC0"
+    if re.search(r"public domain", text, re.IGNORECASE):
+        return "Public domain"
+    return None
+
+
+def _video_objects(node: Any) -> list[dict[str, Any]]:
+    """Every JSON-LD object typed VideoObject, also inside @graph and lists."""
+    found: list[dict[str, Any]] = []
+    if isinstance(node, list):
+        for item in node:
+            found += _video_objects(item)
+    elif isinstance(node, dict):
+        kind = node.get("@type")
+        kinds = kind if isinstance(kind, list) else [kind]
+        if "VideoObject" in kinds:
+            found.append(node)
+        for key in ("@graph", "video", "mainEntity", "hasPart"):
+            if key in node:
+                found += _video_objects(node[key])
+    return found
+
+
+def _first_text(value: Any) -> str:
+    if isinstance(value, list):
+        return _first_text(value[0]) if value else ""
+    if isinstance(value, dict):
+        return str(value.get("url") or value.get("@id") or value.get("name") or "")
+    return str(value).strip() if value is not None else ""
+
+
+def _tags(value: Any) -> list[str]:
+    items = value if isinstance(value, list) else str(value or "").split(",")
+    return [t.strip() for t in (str(i) for i in items) if t.strip()]
+
+
+def parse_metadata(raw: RawPage) -> PageMetadata:
+    ld = (_video_objects(raw.jsonld) or [{}])[0]
+    md = raw.microdata[0] if raw.microdata else {}
+    og = {k: v for k, v in raw.og.items() if v}
+
+    def md_first(key: str) -> str:
+        return md.get(key, [""])[0].strip()
+
+    def og_first(key: str) -> str:
+        return og.get(key, [""])[0].strip()
+
+    result = PageMetadata(page_url=raw.url)
+    candidates: dict[str, list[tuple[str, Any]]] = {
+        "title": [("json-ld", _first_text(ld.get("name"))), ("microdata", md_first("name")),
+                  ("og", og_first("og:title")), ("dom", raw.h1 or raw.title)],
+        "description": [("json-ld", _first_text(ld.get("description"))), ("microdata", md_first("description")),
+                        ("og", og_first("og:description")), ("dom", raw.description)],
+        "duration_s": [("json-ld", parse_duration(_first_text(ld.get("duration")))),
+                       ("microdata", parse_duration(md_first("duration"))),
+                       ("og", parse_duration(og_first("video:duration") or og_first("og:video:duration")))],
+        "thumbnail_url": [("json-ld", _first_text(ld.get("thumbnailUrl"))), ("microdata", md_first("thumbnailUrl")),
+                          ("og", og_first("og:image")), ("dom", raw.poster)],
+        "content_url": [("json-ld", _first_text(ld.get("contentUrl"))), ("microdata", md_first("contentUrl")),
+                        ("og", og_first("og:video") or og_first("og:video:url"))],
+        "tags": [("json-ld", _tags(ld.get("keywords"))), ("microdata", _tags(md.get("keywords", []))),
+                 ("og", og.get("video:tag", [])), ("dom", _tags(raw.keywords))],
+    }  # fmt: skip
+    for name, options in candidates.items():
+        for source, value in options:
+            if value:
+                setattr(result, name, value)
+                result.sources[name] = source
+                break
+    licence_options = [
+        ("rel=license", raw.licence_links[0] if raw.licence_links else ""),
+        ("json-ld", _first_text(ld.get("license"))),
+        ("microdata", md_first("license")),
+        # Visible text last, and the most specific mention first: a description may say
+        # "Creative Commons" in passing before the licence line names the variant.
+        *sorted((("text", t) for t in raw.licence_texts), key=lambda o: licence_name(o[1]) == UNSTATED_CC),
+    ]
+    for source, value in licence_options:
+        name = licence_name(value) if value else None
+        if name:
+            result.licence = name
+            result.licence_url = value if value.startswith("http") else None
+            result.sources["licence"] = source
+            break
+    return result
