@@ -25,6 +25,14 @@ FACTORY_PROFILE = Profile(
         Rendition(name="90p", width=160, height=90, video_kbps=200, audio_kbps=64),
     ],
 )
+# Slow enough (the medium preset, two bigger rungs) that a 24 s source is still encoding seconds later.
+SLOW_PROFILE = Profile(
+    x264_preset="medium",
+    renditions=[
+        Rendition(name="270p", width=480, height=270, video_kbps=800),
+        Rendition(name="180p", width=320, height=180, video_kbps=400),
+    ],
+)
 FACTORY_TEST_SETTINGS = {
     "min_height": 120,
     "min_seconds": 3,

@@ -16,20 +16,12 @@ from pathlib import Path
 from sqlalchemy import select
 
 import media
-from conftest import FACTORY_TEST_SETTINGS, factory_settings
-from vvtv.config import Profile, Rendition
+from conftest import FACTORY_TEST_SETTINGS, SLOW_PROFILE, factory_settings
 from vvtv.processing.package import PLAYLIST_NAME, read_vod_durations
 from vvtv.runtime import Runtime
 from vvtv.storage.models import Asset, Job, JobState, Plan, PlanStatus
 
-# Slow enough (24 s of source, the medium preset) that the encode is still running when the worker is killed.
-PROFILE = Profile(
-    x264_preset="medium",
-    renditions=[
-        Rendition(name="270p", width=480, height=270, video_kbps=800),
-        Rendition(name="180p", width=320, height=180, video_kbps=400),
-    ],
-)
+PROFILE = SLOW_PROFILE
 LEASE_SECONDS = 3
 
 

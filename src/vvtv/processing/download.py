@@ -13,6 +13,7 @@ audio formats, no fix-ups): only processing/ffmpeg.py runs ffmpeg.
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 from collections.abc import Callable, Collection
@@ -27,6 +28,7 @@ from vvtv.netsafety import check_public_url
 
 DownloadProgress = Callable[[int, int | None], None]  # bytes done, total bytes when known
 # yt-dlp's messages for failures that another attempt would not change.
+HTML5_EXTRACTOR = "HTML5MediaEmbed"  # a page's own <video> elements
 PERMANENT_MARKERS = ("HTTP Error 4", "Unsupported URL", "No video formats found", "is not a valid URL")
 
 
@@ -186,4 +188,11 @@ def download(
     final = directory / fetched.name
     fetched.rename(final)
     shutil.rmtree(partial, ignore_errors=True)
-    return Downloaded(path=final, title=str(info.get("title") or ""), size_bytes=final.stat().st_size)
+    return Downloaded(path=final, title=_title(info), size_bytes=final.stat().st_size)
+
+
+def _title(info: dict) -> str:
+    title = str(info.get("title") or "")
+    if info.get("extractor_key") == HTML5_EXTRACTOR:
+        title = re.sub(r" \(\d+\)$", "", title)  # yt-dlp numbers a page's <video> elements: "Title (1)"
+    return title
