@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timezone
 
 import m3u8
@@ -88,3 +89,13 @@ def test_write_atomically_leaves_no_temp_files(tmp_path) -> None:
     write_atomically(target, "two")
     assert target.read_text() == "two"
     assert [p.name for p in target.parent.iterdir()] == ["x.m3u8"]
+
+
+def test_write_atomically_makes_world_readable_files_whatever_the_umask(tmp_path) -> None:
+    target = tmp_path / "x.m3u8"
+    previous = os.umask(0o077)
+    try:
+        write_atomically(target, "one")
+    finally:
+        os.umask(previous)
+    assert target.stat().st_mode & 0o777 == 0o644

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from vvtv.broadcast import schedule
@@ -22,6 +23,8 @@ from vvtv.config import Profile
 from vvtv.runtime import Runtime
 
 HEARTBEAT_SECONDS = 2.0
+# Stands for the rendition's name in a media playlist shared by every rendition; a path never holds NUL.
+RENDITION_SLOT = "\x00"
 # Publishes kept per channel for the lateness percentile: about an hour of 4 s segments.
 LATENESS_SAMPLES = 900
 
@@ -69,6 +72,10 @@ class ChannelPlayout:
     segments_published: int = 0
     lateness: Lateness = field(default_factory=Lateness)
 
+    @cached_property
+    def media_paths(self) -> list[Path]:
+        return [self.directory / variant.uri for variant in self.variants]
+
     @property
     def lookback_us(self) -> int:
         return (self.window_size + 2) * self.profile.segment_seconds * US
@@ -83,9 +90,10 @@ class ChannelPlayout:
         window = self.timeline.window(now_us, self.window_size)
         if not window or window[-1].seq == self.last_seq:
             return False
-        for variant in self.variants:
-            text = media_playlist(window, rendition=variant.name, target_duration_s=self.profile.segment_seconds)
-            write_atomically(self.directory / variant.uri, text)
+        # Renditions differ only in the folder their segments are in: render once, fill it in per rendition.
+        text = media_playlist(window, rendition=RENDITION_SLOT, target_duration_s=self.profile.segment_seconds)
+        for variant, path in zip(self.variants, self.media_paths):
+            write_atomically(path, text.replace(RENDITION_SLOT, variant.name))
         if self.last_seq is not None:
             self.segments_published += max(window[-1].seq - self.last_seq, 0)
             # Measured from the first boundary this write catches up with, so a missed one counts.

@@ -6,7 +6,7 @@ Every tag written here has a round-trip test in tests/broadcast/test_playlists.p
 from __future__ import annotations
 
 import os
-import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,14 +90,29 @@ def read_published(path: Path) -> PublishedState | None:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Readers see the old file or the new one, never a half-written one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    """Readers see the old file or the new one, never a half-written one.
+
+    This is the broadcaster's hot path (every rendition of every channel at each
+    segment boundary), so it makes as few system calls as it can: the temp name
+    is fixed per process and thread (no random names, no retries) and the folder
+    is made only when it is missing.
+    """
+    temp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
     try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.chmod(temp, 0o644)
+        fd = os.open(temp, flags, 0o644)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(temp, flags, 0o644)
+    try:
+        try:
+            os.fchmod(fd, 0o644)  # readable by the origin (or nginx) whatever the umask
+            data = text.encode()
+            while data:
+                data = data[os.write(fd, data) :]
+        finally:
+            os.close(fd)
         os.replace(temp, path)
     except BaseException:
-        Path(temp).unlink(missing_ok=True)
+        temp.unlink(missing_ok=True)
         raise
