@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-import media
-from conftest import wait_for, worker_thread
+import factory_media as media
+from factory_support import make_runtime, media_server, wait_for, worker_thread
 from vvtv.storage.models import Asset, Job, JobState, Plan, PlanStatus
 
 MAX_DOWNLOAD_BYTES = 10_000_000  # /huge/ sends five times this

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-import media
+import factory_media as media
 from vvtv.errors import ToolError
 from vvtv.processing.ffmpeg import run_ffmpeg
 from vvtv.processing.loudness import STEREO, Loudness, meter_filter, normalization, parse_meter

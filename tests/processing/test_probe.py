@@ -6,7 +6,7 @@ from fractions import Fraction
 
 import pytest
 
-import media
+import factory_media as media
 from vvtv.errors import InputError, RejectedError
 from vvtv.processing.probe import AudioInfo, Limits, MediaInfo, VideoInfo, admit, analyse
 

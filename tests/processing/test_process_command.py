@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-import media
-from conftest import FACTORY_PROFILE
+import factory_media as media
+from factory_support import FACTORY_PROFILE, make_runtime
 from vvtv.errors import InputError
 from vvtv.processing.factory import OPERATOR, process_now
 from vvtv.storage.models import Asset, Plan, PlanStatus

@@ -13,7 +13,8 @@ import re
 import pytest
 from sqlalchemy import select
 
-import media
+import factory_media as media
+from factory_support import make_runtime
 from vvtv.config import Profile, Rendition
 from vvtv.errors import InputError
 from vvtv.processing.factory import process_now

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-import media
-from conftest import FACTORY_PROFILE
-from standard import active_picture, check_standard
+import factory_media as media
+from factory_support import FACTORY_PROFILE, make_runtime
+from factory_standard import active_picture, check_standard
 from vvtv.processing.factory import process_now
 from vvtv.processing.package import MASTER_NAME, PLAYLIST_NAME, POSTER_NAME
 from vvtv.storage.models import Asset, AssetStatus, Job, JobState, Plan, PlanStatus

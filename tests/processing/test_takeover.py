@@ -15,8 +15,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-import media
-from conftest import FACTORY_TEST_SETTINGS, SLOW_PROFILE, factory_settings
+import factory_media as media
+from factory_support import FACTORY_TEST_SETTINGS, SLOW_PROFILE, factory_settings, media_server
 from vvtv.processing.package import PLAYLIST_NAME, read_vod_durations
 from vvtv.runtime import Runtime
 from vvtv.storage.models import Asset, Job, JobState, Plan, PlanStatus

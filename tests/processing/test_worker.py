@@ -6,8 +6,8 @@ import time
 
 from sqlalchemy import select
 
-import media
-from conftest import SLOW_PROFILE, wait_for, worker_thread
+import factory_media as media
+from factory_support import SLOW_PROFILE, make_runtime, media_server, wait_for, worker_thread
 from vvtv.processing.factory import factory_dir
 from vvtv.storage.models import Asset, Event, Job, JobState, Plan, PlanStatus
 

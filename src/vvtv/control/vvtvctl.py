@@ -17,6 +17,7 @@ from vvtv.broadcast import schedule
 from vvtv.broadcast.playlists import read_published
 from vvtv.clock import US, SystemClock, iso
 from vvtv.config import Settings, load_settings
+from vvtv.processing.jobs import active_jobs
 from vvtv.runtime import Runtime
 from vvtv.storage.models import Asset, AssetStatus, Event, Heartbeat, Job, Plan, ScheduleEntry
 
@@ -81,6 +82,7 @@ def queue_show(rt: Runtime, channels: list[str], limit: int) -> dict:
             result[name] = {
                 "buffer_minutes": round(_buffer_minutes(session, name, now), 2),
                 "entries": [asdict(_entry_view(r)) for r in rows],
+                "jobs": [asdict(job) for job in active_jobs(session, name)],
             }
     return result
 
@@ -187,6 +189,11 @@ def _render_queue(data: dict) -> None:
         print(f"Channel {name}: {info['buffer_minutes']:.1f} min scheduled ahead")
         for e in info["entries"]:
             print(f"  #{e['ordinal']:<5} {e['start']}  {e['duration_s']:7.1f} s  {e['kind']:<9} {e['title']}")
+        if info["jobs"]:
+            print(f"  In the Factory: {len(info['jobs'])} job(s)")
+        for j in info["jobs"]:
+            print(f"    job {j['job_id']:<5} {j['state']:<8} {j['step'] or '-':<8} {j['percent']:3d}%  "
+                  f"attempt {j['attempts']}/{j['max_attempts']}  {j['title']}")  # fmt: skip
 
 
 def _render_streaming(data: dict) -> None:

@@ -38,6 +38,40 @@ class Lease:
     max_attempts: int
 
 
+@dataclass(kw_only=True)
+class JobView:
+    """A job as `vvtvctl queue show` lists it."""
+
+    job_id: int
+    plan_id: int
+    title: str
+    state: str
+    step: str
+    percent: int  # of the current step
+    attempts: int
+    max_attempts: int
+    error: str
+    worker: str | None
+
+
+def active_jobs(session: Session, channel: str) -> list[JobView]:
+    """The channel's jobs that are waiting or running, oldest first."""
+    rows = session.execute(
+        select(Job, Plan)
+        .join(Plan, Job.plan_id == Plan.id)
+        .where(Plan.channel == channel, Job.state.in_([JobState.QUEUED, JobState.RUNNING]))
+        .order_by(Job.id)
+    ).all()
+    return [
+        JobView(
+            job_id=job.id, plan_id=plan.id, title=plan.title or plan.page_url, state=job.state.value, step=job.step,
+            percent=round(job.progress * 100), attempts=job.attempts, max_attempts=job.max_attempts, error=job.error,
+            worker=job.lease_owner,
+        )  # fmt: skip
+        for job, plan in rows
+    ]
+
+
 class LeaseLost(Exception):
     """The job was taken over (this worker's lease ran out): stop working on it."""
 

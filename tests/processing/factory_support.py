@@ -1,4 +1,9 @@
-"""Fixtures for the Factory's tests: a small broadcast profile, runtimes, a worker thread, a media server."""
+"""Shared pieces of the Factory's tests: a small broadcast profile, settings, fixtures, a worker thread.
+
+Test modules import the fixtures from here by name. A conftest.py would do the
+same, but other test folders import helpers with `from conftest import ...`,
+which picks up whichever conftest pytest loaded last.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,8 @@ from vvtv.clock import FakeClock
 from vvtv.config import ChannelSettings, Profile, Rendition, Settings, load_settings
 from vvtv.processing import factory
 from vvtv.runtime import Runtime
+
+HERE = Path(__file__).parent
 
 # Two rungs, so segment alignment across renditions is checked too; small, so a clip encodes in a second.
 FACTORY_PROFILE = Profile(
@@ -44,7 +51,6 @@ FACTORY_TEST_SETTINGS = {
     "min_free_bytes": 0,
     "allowed_hosts": ["127.0.0.1"],
 }
-HERE = Path(__file__).parent
 
 
 def factory_settings(data_dir: Path, profile: Profile = FACTORY_PROFILE, **factory_values: object) -> Settings:
@@ -54,22 +60,6 @@ def factory_settings(data_dir: Path, profile: Profile = FACTORY_PROFILE, **facto
         channels=[ChannelSettings(name="main", profile="factory")],
         factory={**FACTORY_TEST_SETTINGS, **factory_values},
     )
-
-
-@pytest.fixture
-def make_runtime(tmp_path: Path) -> Iterator[Callable[..., Runtime]]:
-    """Runtimes on a temporary data folder with a fake clock: make_runtime(profile=..., **factory settings)."""
-    opened: list[Runtime] = []
-
-    def make(profile: Profile = FACTORY_PROFILE, **factory_values: object) -> Runtime:
-        rt = Runtime.open(factory_settings(tmp_path / "var", profile, **factory_values), FakeClock())
-        opened.append(rt)
-        return rt
-
-    yield make
-    for rt in opened:
-        rt.stop.set()
-        rt.db.dispose()
 
 
 @contextmanager
@@ -91,6 +81,22 @@ def wait_for(predicate: Callable[[], bool], *, timeout: float, what: str) -> Non
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
         time.sleep(0.2)
+
+
+@pytest.fixture
+def make_runtime(tmp_path: Path) -> Iterator[Callable[..., Runtime]]:
+    """Runtimes on a temporary data folder with a fake clock: make_runtime(profile=..., **factory settings)."""
+    opened: list[Runtime] = []
+
+    def make(profile: Profile = FACTORY_PROFILE, **factory_values: object) -> Runtime:
+        rt = Runtime.open(factory_settings(tmp_path / "var", profile, **factory_values), FakeClock())
+        opened.append(rt)
+        return rt
+
+    yield make
+    for rt in opened:
+        rt.stop.set()
+        rt.db.dispose()
 
 
 @pytest.fixture
