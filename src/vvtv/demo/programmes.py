@@ -18,7 +18,9 @@ LOOKS = [
     ("testsrc2=size={w}x{h}:rate={fps}", 440),
     ("smptehdbars=size={w}x{h}:rate={fps}", 523),
     ("mandelbrot=size={w}x{h}:rate={fps}", 330),
-    ("life=size={w}x{h}:rate={fps}:mold=10:ratio=0.1:death_color=#1d3557:life_color=#f1faee", 392),
+    # Cells of 4x4 pixels: one-pixel cells are noise no encoder can keep, and the Factory's VMAF gate says so.
+    ("life=size={qw}x{qh}:rate={fps}:mold=10:ratio=0.1:death_color=#1d3557:life_color=#f1faee,"
+     "scale={w}:{h}:flags=neighbor", 392),
     ("cellauto=size={w}x{h}:rate={fps}:rule=110", 294),
     ("gradients=size={w}x{h}:rate={fps}:speed=0.02", 659),
     ("rgbtestsrc=size={w}x{h}:rate={fps}", 587),
@@ -54,7 +56,7 @@ def demo_programme(index: int, seconds: float, *, width: int, height: int, fps: 
     return DemoProgramme(
         title=title,
         source=Source(
-            inputs=["-f", "lavfi", "-i", picture.format(w=width, h=height, fps=fps), "-f", "lavfi", "-i", audio],
+            inputs=["-f", "lavfi", "-i", picture.format(w=width, h=height, qw=width // 4, qh=height // 4, fps=fps), "-f", "lavfi", "-i", audio],
             video="0:v",
             audio="1:a",
             video_filters=_title_filters(title, height),
