@@ -287,7 +287,7 @@ class DemoSiteSettings(BaseModel):
 
 
 class SupervisorSettings(BaseModel):
-    roles: list[str] = Field(default_factory=lambda: ["programmer", "broadcaster", "origin", "demo"])
+    roles: list[str] = Field(default_factory=lambda: ["programmer", "broadcaster", "origin", "demo", "factory"])
     max_backoff_seconds: float = Field(default=30, gt=0)
 
 
