@@ -220,8 +220,8 @@ def explain_drift(samples: list[Sample], aired: dict[int, Aired]) -> str:
         step = (after.time_s - before.time_s) - (after.wall_s - before.wall_s)
         if abs(step) > 0.25 and after.date_us is not None:
             nearest = min(abs(after.date_us - start) for start in starts) / US
-            jumps.append((step, f"{step:+.2f} s at +{after.wall_s - samples[0].wall_s:.0f} s, "
-                                f"{nearest:.1f} s from a boundary, {before.buffered_ahead_s:.1f} s buffered"))  # fmt: skip
+            where = f"at +{after.wall_s - samples[0].wall_s:.0f} s, {nearest:.1f} s from a boundary"
+            jumps.append((step, f"{step:+.2f} s {where}, {before.buffered_ahead_s:.1f} s buffered"))
     total = (samples[-1].time_s - samples[0].time_s) - (samples[-1].wall_s - samples[0].wall_s)
     return (
         f"currentTime ended {total:+.2f} s from the clock, {sum(step for step, _ in jumps):+.2f} s of it in "
