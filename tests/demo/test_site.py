@@ -7,7 +7,7 @@ from urllib.parse import urljoin
 
 import httpx
 import pytest
-from demosite import DemoSite
+from demosite import DemoSite, demo_site  # noqa: F401 - the shared session fixture
 
 from vvtv.demo.site_media import CATALOGUE, MediaKind, PageKind
 from vvtv.errors import InputError

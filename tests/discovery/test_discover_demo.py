@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from demosite import VVTVCTL, DemoSite, settings_overrides
+from demosite import VVTVCTL, DemoSite, demo_site, settings_overrides  # noqa: F401 - demo_site is a fixture
 from sqlalchemy import select
 
 from vvtv.config import load_settings

@@ -6,6 +6,7 @@ from vvtv.llm.breaker import BreakerState
 from vvtv.llm.fallback import DeterministicJudge, LexicalSimilarity
 from vvtv.llm.judge import Judge
 from vvtv.llm.records import VideoFacts
+from ollama_standin import ollama  # noqa: F401 - the stand-in server fixture
 
 BRIEF = "Creative Commons music, nature, science and art videos that suit a calm, curious 24/7 channel."
 FACTS = VideoFacts(

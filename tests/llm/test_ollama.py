@@ -1,6 +1,7 @@
 import pytest
 
 from vvtv.llm.ollama import ChatMessage, LLMError, OllamaClient
+from ollama_standin import ollama  # noqa: F401 - the stand-in server fixture
 
 SCHEMA = {"type": "object", "properties": {"score": {"type": "integer"}}, "required": ["score"]}
 

@@ -42,6 +42,7 @@ CHROMIUM_FLAGS = [
     "--disable-dev-shm-usage", "--remote-debugging-port=0",
 ]  # fmt: skip
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+HEALTH_CHECK_SECONDS = 3  # a browser that cannot say its version this fast is hung
 # Returns why a URL must not be requested, or None when it may be.
 RequestPolicy = Callable[[str], "str | None"]
 
@@ -101,13 +102,13 @@ class PageFrame:
         return self._frame.parent_frame is None
 
     async def evaluate(self, script: str, arg: Any = None) -> Any:
-        return await _guarded(self._frame.evaluate(script, arg), self._timeout, self._on_error, "running a script")
+        return await _guarded(self._frame.evaluate(script, arg), self._timeout, self._on_error, "running a script in")
 
     async def box(self, selector: str) -> Box | None:
         """Where the first element matching `selector` is, in the page's viewport (None: not visible)."""
         found = await _guarded(
             self._frame.locator(selector).first.bounding_box(timeout=self._timeout * 1000),
-            self._timeout + 1, self._on_error, f"finding {selector}",
+            self._timeout + 1, self._on_error, f"finding {selector} in",
         )  # fmt: skip
         return Box(**found) if found else None
 
@@ -146,10 +147,11 @@ class BrowserPage:
         size = self._page.viewport_size or {"width": 1280, "height": 800}
         return size["width"], size["height"]
 
-    def _error(self, exc: BaseException, doing: str) -> Exception:
+    def _error(self, exc: BaseException, doing: str, url: str | None = None) -> Exception:
+        where = f"{doing} {url or self._page.url}"
         if self._generation != self._session.generation:
-            return BrowserCrashed(f"the browser was restarted while {doing} on {self._page.url}")
-        return self._session.classify(exc, f"{doing} on {self._page.url}")
+            return BrowserCrashed(f"the browser was restarted while {where}")
+        return self._session.classify(exc, where)
 
     def frames(self) -> list[PageFrame]:
         return [PageFrame(_frame=f, _timeout=self._timeout, _on_error=self._error) for f in self._page.frames]
@@ -162,7 +164,7 @@ class BrowserPage:
         try:
             await _guarded(
                 self._page.goto(url, referer=referer, wait_until="domcontentloaded", timeout=self._timeout * 1000),
-                self._timeout + 2, self._error, "loading",
+                self._timeout + 2, lambda exc, doing: self._error(exc, doing, url), "loading",
             )  # fmt: skip
         except PageFailed:
             if self.problem:
@@ -179,33 +181,33 @@ class BrowserPage:
         except PlaywrightError as exc:
             if "Timeout" in str(exc) and self._session.alive():
                 return False
-            raise self._error(exc, "following a click") from None
+            raise self._error(exc, "following a click on") from None
         if self.problem:
             raise PageFailed(self.problem)
         return True
 
     # Raw input, used by human.Human which decides where and when.
     async def mouse_move(self, x: float, y: float) -> None:
-        await _guarded(self._page.mouse.move(x, y), self._timeout, self._error, "moving the mouse")
+        await _guarded(self._page.mouse.move(x, y), self._timeout, self._error, "moving the mouse on")
 
     async def mouse_down(self) -> None:
-        await _guarded(self._page.mouse.down(), self._timeout, self._error, "pressing the mouse")
+        await _guarded(self._page.mouse.down(), self._timeout, self._error, "pressing the mouse on")
 
     async def mouse_up(self) -> None:
-        await _guarded(self._page.mouse.up(), self._timeout, self._error, "releasing the mouse")
+        await _guarded(self._page.mouse.up(), self._timeout, self._error, "releasing the mouse on")
 
     async def wheel(self, delta_y: float) -> None:
         await _guarded(self._page.mouse.wheel(0, delta_y), self._timeout, self._error, "scrolling")
 
     async def key_down(self, key: str) -> None:
-        await _guarded(self._page.keyboard.down(key), self._timeout, self._error, "pressing a key")
+        await _guarded(self._page.keyboard.down(key), self._timeout, self._error, "pressing a key on")
 
     async def key_up(self, key: str) -> None:
-        await _guarded(self._page.keyboard.up(key), self._timeout, self._error, "releasing a key")
+        await _guarded(self._page.keyboard.up(key), self._timeout, self._error, "releasing a key on")
 
     async def insert_text(self, text: str) -> None:
         """For characters no key on a US keyboard makes (é, ü, emoji)."""
-        await _guarded(self._page.keyboard.insert_text(text), self._timeout, self._error, "typing")
+        await _guarded(self._page.keyboard.insert_text(text), self._timeout, self._error, "typing on")
 
     async def close(self) -> None:
         if self._generation == self._session.generation:  # else it went with the old browser
@@ -264,6 +266,7 @@ class BrowserSession:
         self._profile_dir: Path | None = None
         self.pages_opened = 0  # since the last (re)start
         self.generation = 0  # counts (re)starts, so pages of a dead browser know they are gone
+        self._contexts: set[BrowserContext] = set()  # one per open page
         self.restarts: list[str] = []  # why each restart happened
 
     @property
@@ -305,6 +308,7 @@ class BrowserSession:
             raise ToolError(f"could not attach to Chromium at {endpoint}: {exc}") from exc
         self.pages_opened = 0
         self.generation += 1
+        self._contexts.clear()  # those of a previous browser went with it
 
     async def _devtools_endpoint(self) -> str:
         """Chromium writes its DevTools port to DevToolsActivePort in the profile once it listens."""
@@ -335,9 +339,10 @@ class BrowserSession:
             await self._playwright.stop()
             self._playwright = None
 
-    async def restart(self, why: str) -> None:
+    async def restart(self, why: str, *, gracefully: bool = False) -> None:
+        """Start a new browser; the old one is closed politely only when it still answers."""
         self.restarts.append(why)
-        if self._browser is not None:
+        if gracefully and self._browser is not None:
             try:
                 await asyncio.wait_for(self._browser.close(), 3)
             except (TimeoutError, asyncio.TimeoutError, PlaywrightError):
@@ -363,7 +368,7 @@ class BrowserSession:
         if not self.alive() or self._cdp is None:
             return False
         try:
-            await asyncio.wait_for(self._cdp.send("Browser.getVersion"), 5)
+            await asyncio.wait_for(self._cdp.send("Browser.getVersion"), HEALTH_CHECK_SECONDS)
         except (TimeoutError, asyncio.TimeoutError, PlaywrightError):
             return False
         return True
@@ -373,7 +378,7 @@ class BrowserSession:
         if not await self.healthy():
             await self.restart("the browser died or stopped answering")
         elif self.pages_opened >= self.options.restart_after_pages:
-            await self.restart(f"fresh browser after {self.pages_opened} pages")
+            await self.restart(f"fresh browser after {self.pages_opened} pages", gracefully=True)
 
     def classify(self, exc: BaseException, doing: str) -> Exception:
         """A failure is the browser's (crashed: restart it) or the page's (reject it)."""
@@ -393,6 +398,7 @@ class BrowserSession:
                 self._browser.new_context(accept_downloads=False, viewport={"width": width, "height": height}),
                 self.options.timeout_seconds,
             )
+            self._contexts.add(context)
             page = BrowserPage(self, context, await asyncio.wait_for(context.new_page(), self.options.timeout_seconds))
             await context.route("**/*", lambda route, request: self._guard(route, request, page))
         except (TimeoutError, asyncio.TimeoutError, PlaywrightError) as exc:
@@ -400,7 +406,12 @@ class BrowserSession:
         self.pages_opened += 1
         return page
 
+    @property
+    def open_pages(self) -> int:
+        return len(self._contexts)
+
     async def close_context(self, context: BrowserContext) -> None:
+        self._contexts.discard(context)
         try:
             await asyncio.wait_for(context.close(), 5)
         except (TimeoutError, asyncio.TimeoutError, PlaywrightError):

@@ -197,19 +197,19 @@ class Curator:
             report.notes.append(f"{profile.start_url}: not searched: {why}")
             return
         results_url = profile.start_url
-        for attempt in range(2):  # a browser that dies on the results pages gets one more chance
+        for _ in range(2):  # a browser that dies on the results pages gets one more chance
             try:
-                await self._search_and_visit(session, profile, query, report, attempt)
+                await self._search_and_visit(session, profile, query, report)
                 return
             except BrowserCrashed as exc:
-                report.notes.append(f"{results_url}: {exc}; the browser was restarted")
+                report.notes.append(f"{results_url}: {exc}; searching again")
                 await session.ensure_running()
             except PageFailed as exc:
                 report.notes.append(f"{profile.start_url}: {exc}")
                 return
 
     async def _search_and_visit(
-        self, session: BrowserSession, profile: sites.SiteProfile, query: str, report: DiscoveryReport, attempt: int
+        self, session: BrowserSession, profile: sites.SiteProfile, query: str, report: DiscoveryReport
     ) -> None:
         results = await session.new_page()
         try:
@@ -230,8 +230,8 @@ class Curator:
                     if self.rt.stop.is_set():
                         report.notes.append("stopped early: the curator was asked to stop")
                         return
-                    if attempt and any(o.page_url == link for o in report.outcomes):
-                        continue  # seen before the browser died
+                    if any(o.page_url == link for o in report.outcomes):
+                        continue  # on an earlier results page, or seen before the browser died
                     began = time.monotonic()
                     outcome = await self._visit_link(session, link, results.url)
                     outcome.seconds = round(time.monotonic() - began, 2)
@@ -379,7 +379,9 @@ def run(rt: Runtime) -> None:
     """The curator role: discover on a schedule, and at once when the buffer runs low."""
     started = rt.clock.now_us()
     curator = Curator(rt)
-    curator.on_progress = lambda: rt.heartbeat("curator", started, busy=True)
+    buffer_us = 0
+    # Heartbeats go on during a discovery (which takes minutes), with the buffer last measured.
+    curator.on_progress = lambda: rt.heartbeat("curator", started, buffer_us=buffer_us, discovering=True)
     plan = DiscoverySchedule.from_settings(rt.settings)
     queries = rt.settings.discovery.queries
     runs = 0

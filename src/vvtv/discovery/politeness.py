@@ -46,6 +46,7 @@ class Politeness:
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # a fake clock's sleep in tests
     robots: dict[str, RobotFileParser] = field(default_factory=dict)
     ledgers: dict[str, DomainLedger] = field(default_factory=dict)
+    unreadable: dict[str, str] = field(default_factory=dict)  # origin -> why its robots.txt could not be read
     _safe: dict[str, str | None] = field(default_factory=dict)  # origin -> why unsafe (None: safe)
 
     def unsafe(self, url: str) -> str | None:
@@ -69,8 +70,12 @@ class Politeness:
             return why
         parser = self.robots.get(origin_of(url))
         if parser is not None and not parser.can_fetch(USER_AGENT, url):
-            return "disallowed by robots.txt"
+            return self._disallowed(url)
         return None
+
+    def _disallowed(self, url: str) -> str:
+        problem = self.unreadable.get(origin_of(url))
+        return f"{problem}: the site is off limits for now" if problem else "disallowed by robots.txt"
 
     async def load_robots(self, url: str) -> RobotFileParser:
         origin = origin_of(url)
@@ -92,8 +97,11 @@ class Politeness:
                 headers={"User-Agent": USER_AGENT}, event_hooks={"request": [check_redirect]},
             ) as client:  # fmt: skip
                 response = await client.get(f"{origin}/robots.txt")
-        except (httpx.HTTPError, InputError):
+        except (httpx.HTTPError, InputError) as exc:
             response = None
+            self.unreadable[origin] = f"robots.txt could not be read ({type(exc).__name__}: {exc})"
+        if response is not None and response.status_code >= 500:
+            self.unreadable[origin] = f"robots.txt could not be read (HTTP {response.status_code})"
         if response is None or response.status_code >= 500:
             # RFC 9309: robots.txt unreachable means the whole site is off limits for now.
             parser.parse(["User-agent: *", "Disallow: /"])
@@ -110,7 +118,7 @@ class Politeness:
             return why
         parser = await self.load_robots(url)
         if not parser.can_fetch(USER_AGENT, url):
-            return "disallowed by robots.txt"
+            return self._disallowed(url)
         domain = urlsplit(url).hostname or ""
         ledger = self.ledgers.setdefault(domain, DomainLedger())
         if ledger.pages >= self.page_budget:
