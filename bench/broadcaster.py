@@ -15,7 +15,7 @@
    is the playlist file's mtime minus the boundary; the broadcaster's own
    figure (its heartbeat) is shown beside it.
 
-Run: .venv/bin/python bench/broadcaster.py [--seconds 60] [--channels 100,200,400,800,1600]
+Run: .venv/bin/python bench/broadcaster.py [--seconds 60] [--channels 100,200,400,800,1600,3200]
 Assets are made once and kept under bench/results/cache.
 """
 
@@ -48,7 +48,7 @@ from vvtv.config import ChannelSettings, Profile, Settings, load_settings
 from vvtv.demo.programmes import demo_programme, slate_source
 from vvtv.processing.assets import record_asset
 from vvtv.processing.ffmpeg import ffmpeg_binary, run_ffmpeg
-from vvtv.processing.package import SEGMENT_PATTERN, Packaged, PackagedRendition, package
+from vvtv.processing.package import SEGMENT_PATTERN, Packaged, PackagedRendition, Source, package
 from vvtv.runtime import Runtime
 from vvtv.storage.models import Asset, AssetKind, EntryKind, Heartbeat
 
@@ -66,8 +66,13 @@ class LibraryAsset:
     kind: AssetKind
     title: str
     folder: str  # under the library's assets/
-    renditions: list[dict]
+    renditions: list[PackagedRendition]
     segment_durations_us: list[int]
+
+    @classmethod
+    def from_json(cls, data: dict) -> "LibraryAsset":
+        renditions = [PackagedRendition(**r) for r in data["renditions"]]
+        return cls(**{**data, "kind": AssetKind(data["kind"]), "renditions": renditions})
 
 
 @dataclass(kw_only=True)
@@ -96,18 +101,20 @@ def make_library(cache: Path, profile_name: str, profile: Profile, *, clips: int
                          slate_source(12, width=top.width, height=top.height, fps=profile.fps))]  # fmt: skip
         for index in range(clips):
             programme = demo_programme(index, clip_seconds, width=top.width, height=top.height, fps=profile.fps)
-            made.append(_package(root, f"clip-{index}", AssetKind.PROGRAMME, programme.title, profile, programme.source))
+            made.append(
+                _package(root, f"clip-{index}", AssetKind.PROGRAMME, programme.title, profile, programme.source)
+            )
         _concatenate_top(root, profile, [a for a in made if a.kind == AssetKind.PROGRAMME])
         manifest.write_text(json.dumps([dataclasses.asdict(a) for a in made]))  # written last: the cache is complete
-    assets = [LibraryAsset(**{**a, "kind": AssetKind(a["kind"])}) for a in json.loads(manifest.read_text())]
+    assets = [LibraryAsset.from_json(a) for a in json.loads(manifest.read_text())]
     return Library(root=root, profile_name=profile_name, profile=profile, assets=assets)
 
 
-def _package(root: Path, folder: str, kind: AssetKind, title: str, profile: Profile, source) -> LibraryAsset:  # noqa: ANN001
+def _package(root: Path, folder: str, kind: AssetKind, title: str, profile: Profile, source: Source) -> LibraryAsset:
     print(f"  making {folder} ({profile.top.width}x{profile.top.height}, {len(profile.renditions)} renditions)...",
           flush=True)  # fmt: skip
     packaged = package(source, profile, root / "assets" / folder)
-    return LibraryAsset(kind=kind, title=title, folder=folder, renditions=[r.as_record() for r in packaged.renditions],
+    return LibraryAsset(kind=kind, title=title, folder=folder, renditions=packaged.renditions,
                         segment_durations_us=packaged.segment_durations_us)  # fmt: skip
 
 
@@ -139,7 +146,7 @@ def open_station(library: Library, data_dir: Path, channels: list[str]) -> Runti
     with rt.db.session() as session:
         for asset in library.assets:
             packaged = Packaged(directory=settings.media_dir / "assets" / asset.folder,
-                                renditions=[PackagedRendition(**r) for r in asset.renditions],
+                                renditions=asset.renditions,
                                 segment_durations_us=asset.segment_durations_us)  # fmt: skip
             record_asset(session, packaged, media_dir=settings.media_dir, kind=asset.kind,
                          profile=library.profile_name, title=asset.title, now_us=rt.clock.now_us())  # fmt: skip
@@ -147,13 +154,16 @@ def open_station(library: Library, data_dir: Path, channels: list[str]) -> Runti
 
 
 def role_env(settings: Settings) -> dict[str, str]:
-    """The same settings for `vvtv run ROLE`, through the environment (channels as name and profile only:
-    one environment string may hold 128 KiB)."""
+    """The same settings for `vvtv run ROLE`: the channels in a config file (thousands of them would not
+    fit in one environment variable), the rest in the environment."""
+    config = settings.data_dir / "channels.toml"
+    tables = [f'[[channels]]\nname = "{c.name}"\nprofile = "{c.profile}"\n' for c in settings.channels]
+    config.write_text("\n".join(tables))
     env = {k: v for k, v in os.environ.items() if not k.startswith("VVTV_")}
     env.update(
+        VVTV_CONFIG=str(config),
         VVTV_DATA_DIR=str(settings.data_dir),
         VVTV_PROFILES=json.dumps({n: p.model_dump(mode="json") for n, p in settings.profiles.items()}),
-        VVTV_CHANNELS=json.dumps([{"name": c.name, "profile": c.profile} for c in settings.channels]),
         VVTV_ORIGIN__DEFAULT_CHANNEL=settings.origin.default_channel,
     )
     return env
@@ -321,6 +331,7 @@ class OnTime:
     lateness_ms: list[float]  # per playlist write checked: its mtime minus the boundary
     reported_max_ms: float | None  # the broadcaster's own figures (heartbeat), worst channel
     reported_p99_ms: float | None
+    load_average: float  # the machine's, over the last minute of the window: others share it
 
     @property
     def max_ms(self) -> float | None:
@@ -422,7 +433,7 @@ def channels_on_time(library: Library, count: int, seconds: float, work: Path) -
     p99s = [c["lateness_p99_ms"] for c in reported.values() if c.get("lateness_p99_ms") is not None]
     return OnTime(channels=count, cpu=cpu, boundaries=check.boundaries, playlists_checked=check.checked,
                   late=check.late, lateness_ms=check.lateness_ms, reported_max_ms=max(maxima, default=None),
-                  reported_p99_ms=max(p99s, default=None))  # fmt: skip
+                  reported_p99_ms=max(p99s, default=None), load_average=os.getloadavg()[0])  # fmt: skip
 
 
 def _heartbeat_after(rt: Runtime, after_us: int, broadcaster: subprocess.Popen) -> dict:
@@ -452,6 +463,7 @@ def describe_profile(name: str, profile: Profile) -> str:
 
 def air_time_report(vvtv: AirTime, baseline: LiveEncode, profile: Profile) -> list[str]:
     top = profile.top
+    ratio = baseline.percent_for_real_time / max(vvtv.percent_of_core, 1e-9)
     return [
         f"  vvtv run broadcaster   {vvtv.broadcaster.cpu_s:7.2f} s CPU in {vvtv.broadcaster.wall_s:.1f} s"
         f"   {vvtv.broadcaster.percent_of_core:7.3f}% of a core",
@@ -465,8 +477,7 @@ def air_time_report(vvtv: AirTime, baseline: LiveEncode, profile: Profile) -> li
         f"    = ffmpeg -re -stream_loop -1 -i <the channel's {top.name}> -c:v libx264 -preset {profile.x264_preset}"
         f" {top.width}x{top.height} {top.video_kbps} kb/s capped, keyframes every {profile.keyframe_seconds} s,"
         f" AAC {top.audio_kbps} kb/s, live HLS",
-        f"  ratio: a live encoder per channel spends {baseline.percent_for_real_time / max(vvtv.percent_of_core, 1e-9):,.0f}"
-        f" times the CPU of a VVTV channel",
+        f"  ratio: a live encoder per channel spends {ratio:,.0f} times the CPU of a VVTV channel",
     ]
 
 
@@ -474,24 +485,28 @@ def _ms(value: float | None) -> str:
     return f"{value:8.1f}" if value is not None else "       -"
 
 
-def on_time_header() -> str:
-    return ("  channels  CPU %core  %core/channel  boundaries  playlists  late  max ms  p99 ms"
-            "  (broadcaster's own: max / p99 ms)  on time")  # fmt: skip
+def on_time_header() -> list[str]:
+    return [
+        "  lateness = playlist mtime - segment boundary, as read by the bench; 'own' = the broadcaster's"
+        " heartbeat, worst channel",
+        "  channels  CPU %core  %core/channel  boundaries  playlists  late  max ms  p99 ms  own max  own p99"
+        "  load  on time",
+    ]
 
 
 def on_time_row(result: OnTime) -> str:
     return (
         f"  {result.channels:8d}  {result.cpu.percent_of_core:9.2f}  {result.percent_per_channel:13.4f}"
         f"  {result.boundaries:10d}  {result.playlists_checked:9d}  {result.late:4d}"
-        f"{_ms(result.max_ms)}{_ms(result.p99_ms)}        {_ms(result.reported_max_ms)} / {_ms(result.reported_p99_ms)}"
-        f"      {'yes' if result.on_time else 'NO'}"
+        f"{_ms(result.max_ms)}{_ms(result.p99_ms)} {_ms(result.reported_max_ms)} {_ms(result.reported_p99_ms)}"
+        f"  {result.load_average:4.1f}  {'yes' if result.on_time else 'NO'}"
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=60, help="length of each measurement window")
-    parser.add_argument("--channels", default="100,200,400,800,1600",
+    parser.add_argument("--channels", default="100,200,400,800,1600,3200",
                         help="channel counts to try in turn, stopping at the first that is not on time")  # fmt: skip
     parser.add_argument("--clips", type=int, default=2, help="programmes every channel airs in turn")
     parser.add_argument("--clip-seconds", type=int, default=30)
@@ -513,8 +528,9 @@ def main(argv: list[str] | None = None) -> int:
             baseline = live_encode(library, args.seconds, work)
             print("\n".join(air_time_report(vvtv, baseline, profile)), flush=True)
         print(f"\n2. Channels one broadcaster keeps on time (every playlist lists its new segment within "
-              f"{ON_TIME_US / US:.0f} s of the boundary), every boundary coinciding, {args.seconds:.0f} s each")  # fmt: skip
-        print(on_time_header(), flush=True)
+              f"{ON_TIME_US / US:.0f} s of the boundary),")
+        print(f"   every boundary coinciding, {args.seconds:.0f} s each")
+        print(*on_time_header(), sep="\n", flush=True)
         largest = None
         for count in counts:
             result = channels_on_time(library, count, args.seconds, work)
