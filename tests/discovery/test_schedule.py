@@ -26,6 +26,8 @@ def test_first_at_start_then_on_the_interval_or_a_low_buffer_after_the_gap() -> 
     assert plan.due(clock.now_us(), full) is None
     clock.advance(55 * 60)
     assert plan.due(clock.now_us(), full) == "scheduled (every 60 min)"
+    plan.last_run_us, plan.reached_no_site = clock.now_us(), True  # the site was down
+    assert plan.due(clock.now_us(), full) == "the previous discovery reached no site: trying again"
 
 
 def test_the_buffer_counts_scheduled_ready_and_approved_content(runtime: Runtime) -> None:

@@ -180,11 +180,12 @@ class Curator:
                 await session.close()
         report.finished_at_us = self.rt.clock.now_us()
         self._enqueue_for_factory()
-        self.rt.record_event(
-            "discovery", f"discovery {query!r}: {report.count(KEPT)} kept, {report.count(REJECTED)} rejected, "
-            f"{report.count(SKIPPED)} skipped, {report.count(FAILED)} failed", channel=self.channel.name,
-            query=query, sites=report.sites,
-        )  # fmt: skip
+        summary = (f"discovery {query!r}: {report.count(KEPT)} kept, {report.count(REJECTED)} rejected, "
+                   f"{report.count(SKIPPED)} skipped, {report.count(FAILED)} failed")  # fmt: skip
+        if not report.result_pages:
+            summary += "; " + "; ".join(report.notes)  # why no site was searched
+        self.rt.record_event("discovery", summary, channel=self.channel.name, query=query, sites=report.sites,
+                             notes=report.notes)  # fmt: skip
         return report
 
     def _human(self, page: BrowserPage) -> Human:
@@ -398,7 +399,8 @@ def run(rt: Runtime) -> None:
                 runs += 1
                 rt.record_event("discovery-start", f"discovering {query!r}: {why}", channel=curator.channel.name)
                 try:
-                    asyncio.run(curator.discover(query, max_plans=rt.settings.discovery.max_plans))
+                    report = asyncio.run(curator.discover(query, max_plans=rt.settings.discovery.max_plans))
+                    plan.reached_no_site = report.result_pages == 0
                 except VVTVError as exc:
                     # The web, the browser or a setting failed this time; the next run tries again.
                     rt.record_event("discovery-failed", f"discovery {query!r} failed: {exc}", channel=curator.channel.name)

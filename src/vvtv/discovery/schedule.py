@@ -39,6 +39,8 @@ class DiscoverySchedule:
     min_gap_us: int
     buffer_target_us: int
     last_run_us: int | None = None
+    # The last discovery opened no result page (a site down or not up yet): try again at the next check.
+    reached_no_site: bool = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DiscoverySchedule:
@@ -50,6 +52,8 @@ class DiscoverySchedule:
 
     def due(self, now_us: int, buffer_us: int) -> str | None:
         """Why a discovery should start now, or None."""
+        if self.reached_no_site:
+            return "the previous discovery reached no site: trying again"
         if self.last_run_us is None:
             return "first discovery since the curator started"
         since = now_us - self.last_run_us
