@@ -60,3 +60,4 @@ src/vvtv/origin/static/vendor/hls.min.js: package.json package-lock.json
 
 bench: setup test-python
 	$(PY) bench/broadcaster.py
+	$(PY) bench/curator.py

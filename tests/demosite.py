@@ -35,8 +35,10 @@ FAST_DISCOVERY = {
 }
 
 
-def curator_settings(data_dir: Path, start_url: str, **discovery: object) -> Settings:
-    return load_settings(data_dir=data_dir, discovery={**FAST_DISCOVERY, "start_sites": [start_url], **discovery})
+def curator_settings(data_dir: Path, start_url: str, *, llm: dict | None = None, **discovery: object) -> Settings:
+    return load_settings(
+        data_dir=data_dir, llm=llm or {}, discovery={**FAST_DISCOVERY, "start_sites": [start_url], **discovery}
+    )
 
 
 def settings_overrides(start_url: str) -> list[str]:

@@ -226,11 +226,11 @@ class BrowserPage:
     def _check_document(self, url: str, headers: dict[str, str]) -> None:
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
         length = int(headers["content-length"]) if headers.get("content-length", "").isdigit() else None
-        size = f", {length / 1e9:.1f} GB" if length and length >= 1e9 else (f", {length} bytes" if length else "")
+        size = f", {_size(length)}" if length else ""
         if content_type and content_type not in HTML_TYPES:
             self.problem = f"{url} is not a web page ({content_type}{size}); stopped at its headers, not downloaded"
         elif length and length > self._session.options.max_page_bytes:
-            self.problem = f"{url} is too large for a web page ({size.lstrip(', ')}); stopped at its headers"
+            self.problem = f"{url} is too large for a web page ({_size(length)}); stopped at its headers"
         if self.problem:
             # Stop the transfer now: the page is closed by the caller, this just ends the load early.
             asyncio.ensure_future(self._stop_loading())
@@ -328,13 +328,7 @@ class BrowserSession:
         raise ToolError("Chromium did not open its DevTools port within 20 s")
 
     async def close(self) -> None:
-        if self._browser is not None:
-            try:
-                await asyncio.wait_for(self._browser.close(), 5)
-            except (TimeoutError, asyncio.TimeoutError, PlaywrightError):
-                pass
-        self._browser = None
-        self._kill()
+        await self._stop_browser(gracefully=self.alive())
         if self._playwright is not None:
             await self._playwright.stop()
             self._playwright = None
@@ -342,14 +336,17 @@ class BrowserSession:
     async def restart(self, why: str, *, gracefully: bool = False) -> None:
         """Start a new browser; the old one is closed politely only when it still answers."""
         self.restarts.append(why)
+        await self._stop_browser(gracefully=gracefully)
+        await self.start()
+
+    async def _stop_browser(self, *, gracefully: bool) -> None:
         if gracefully and self._browser is not None:
             try:
                 await asyncio.wait_for(self._browser.close(), 3)
             except (TimeoutError, asyncio.TimeoutError, PlaywrightError):
-                pass
+                pass  # killed below either way
         self._browser = None
         self._kill()
-        await self.start()
 
     def _kill(self) -> None:
         """Kill the browser's process group (its renderers and helpers) by the PID we started."""
@@ -435,6 +432,12 @@ class BrowserSession:
         if not self._process:
             return 0
         return _tree_pss(self._process.pid)
+
+
+def _size(length: int) -> str:
+    if length >= 1e9:
+        return f"{length / 1e9:.1f} GB"
+    return f"{length / 1e6:.1f} MB" if length >= 1e6 else f"{length} bytes"
 
 
 def _tree_pss(root: int) -> int:

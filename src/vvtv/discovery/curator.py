@@ -154,7 +154,10 @@ class Curator:
             max_page_bytes=self.settings.max_page_bytes,
             restart_after_pages=self.settings.restart_after_pages,
         )
-        return BrowserSession(options, policy=lambda url: self._politeness.refusal(url))
+        return BrowserSession(options, policy=self._refusal)
+
+    def _refusal(self, url: str) -> str | None:
+        return self._politeness.refusal(url)  # the current discovery's manners
 
     async def discover(
         self, query: str, *, max_plans: int, site: str | None = None, browser: BrowserSession | None = None
@@ -167,6 +170,7 @@ class Curator:
                                  started_at_us=self.rt.clock.now_us())  # fmt: skip
         self._politeness = self._new_politeness()  # budgets and robots.txt are read afresh each time
         session = browser or self.browser()
+        session.policy = self._refusal  # a session lent by the caller follows this Curator's manners too
         if browser is None:
             await session.start()
         try:
@@ -197,13 +201,12 @@ class Curator:
         if why:
             report.notes.append(f"{profile.start_url}: not searched: {why}")
             return
-        results_url = profile.start_url
         for _ in range(2):  # a browser that dies on the results pages gets one more chance
             try:
                 await self._search_and_visit(session, profile, query, report)
                 return
             except BrowserCrashed as exc:
-                report.notes.append(f"{results_url}: {exc}; searching again")
+                report.notes.append(f"{profile.start_url}: {exc}; searching again")
                 await session.ensure_running()
             except PageFailed as exc:
                 report.notes.append(f"{profile.start_url}: {exc}")
@@ -265,15 +268,22 @@ class Curator:
         try:
             visit = await self._visit(page, url, found_on)
         except PageFailed as exc:
+            if not await session.healthy():
+                # Not the page's fault: the whole browser stopped answering.
+                return await self._browser_failed(session, url, f"the browser stopped answering on {url}")
             evidence = PlanEvidence(found_on=found_on, refused_requests=page.refused)
             return self._save(url, None, None, evidence, PlanStatus.REJECTED, str(exc))
         except BrowserCrashed as exc:
-            await session.ensure_running()
-            self.rt.record_event("browser-restarted", f"{url}: {exc}", channel=self.channel.name, url=url)
-            return Outcome(page_url=url, status=FAILED, reason=f"{exc}; the browser was restarted")
+            return await self._browser_failed(session, url, str(exc))
         finally:
             await page.close()
         return await self._decide(url, visit, found_on)
+
+    async def _browser_failed(self, session: BrowserSession, url: str, why: str) -> Outcome:
+        """The browser died or hung on this page: restart it; the page is tried again next time."""
+        await session.ensure_running()
+        self.rt.record_event("browser-restarted", f"{url}: {why}", channel=self.channel.name, url=url)
+        return Outcome(page_url=url, status=FAILED, reason=f"{why}; the browser was restarted")
 
     async def _visit(self, page: BrowserPage, url: str, found_on: str) -> Visit:
         await page.goto(url, referer=found_on)
