@@ -175,8 +175,9 @@ def test_cors_preflight(served: Served) -> None:
 
 
 def test_posters_and_fragmented_mp4_segments_have_their_types(served: Served) -> None:
-    poster_url = served.get("/api/channels/main/guide").json()
-    posters = {i["poster_url"] for i in [*poster_url["recent"], poster_url["on_air"], *poster_url["next"]] if i}
+    guide = served.get("/api/channels/main/guide").json()
+    items = [item for item in [*guide["recent"], guide["on_air"], *guide["next"]] if item]
+    posters = {item["poster_url"] for item in items if item["poster_url"]}
     assert posters, "Alpha has a poster and airs every 12 s"
     poster = served.get(posters.pop())
     assert poster.status_code == 200 and poster.headers["content-type"] == "image/jpeg"
