@@ -44,7 +44,7 @@ def test_peaks_that_the_gain_would_push_over_the_ceiling_need_the_dynamic_mode()
 
 
 def test_silence_is_left_alone():
-    plan = normalization(measured(-math.inf, -math.inf), target_lufs=-14, ceiling_dbtp=-2)
+    plan = normalization(measured(-70.0, -math.inf), target_lufs=-14, ceiling_dbtp=-2)
     assert (plan.mode, plan.filters) == ("none", [STEREO])
 
 

@@ -36,7 +36,7 @@ def test_default_profile_encodes_the_broadcast_standard(tmp_path: Path):
     scoring = args[len(args) - args[::-1].index("-filter_complex")]
     assert scoring.count("libvmaf=") == 3 and "[dec:0][ref0]" in scoring
     assert args[args.index("-frames:v") - 1] == "[poster]" and args[args.index("-frames:v") + 1] == "1"
-    assert args[-3:] == ["-f", "null", "-"]
+    assert args[-3:] == ["-f", "null", "-"] and args.count("null") == 3, "a null output per check"
 
 
 def test_retry_preset_overrides_the_profile(tmp_path: Path):

@@ -145,11 +145,15 @@ def vmaf_log(checks: Checks, rendition: Rendition) -> Path:
 
 
 def checks_args(source: Source, profile: Profile, checks: Checks) -> list[str]:
-    """Loopback decoders for the HLS output's streams, their checks, and a null output that ends them.
+    """Loopback decoders for the HLS output's streams, their checks, and null outputs that end them.
 
     The HLS output's streams are numbered v0, a0, v1, a1, ... in the order of `-map`.
     The reference is made again from the source in this second graph: a graph's
     output cannot feed another graph, but the decoded source frames are shared.
+    Every check ends in a null output of its own: streams that share an output are
+    interleaved by its muxer, and one arriving much later than another (VMAF waits
+    for the encoder's delay, the sound does not) can fill the muxer's queue and stall
+    the whole run.
     """
     count = len(profile.renditions)
     args: list[str] = []
@@ -161,19 +165,43 @@ def checks_args(source: Source, profile: Profile, checks: Checks) -> list[str]:
         parts.append(f"[rs{i}]{_fit(r)}[ref{i}]")
         parts.append(f"[dec:{i}][ref{i}]{vmaf_filter(vmaf_log(checks, r), checks.vmaf_subsample)}[vmaf{i}]")
         labels.append(f"[vmaf{i}]")
-    if checks.loudness_meter and source.audio:
-        top = profile.renditions.index(profile.top)
-        args += ["-dec", f"0:{2 * top + 1}"]
-        parts.append(f"[dec:{count}]{checks.loudness_meter}[meter]")
-        labels.append("[meter]")
     args += ["-filter_complex", ";".join(parts)]
     for label in labels:
-        args += ["-map", label]
-    return [*args, *_cut(source), "-f", "null", "-"]
+        args += ["-map", label, *_cut(source), "-f", "null", "-"]
+    if checks.loudness_meter and source.audio:
+        top = profile.renditions.index(profile.top)
+        args += ["-dec", f"0:{2 * top + 1}", "-filter_complex", f"[dec:{count}]{checks.loudness_meter}[meter]",
+                 "-map", "[meter]", *_cut(source), "-f", "null", "-"]  # fmt: skip
+    return args
 
 
 def _cut(source: Source) -> list[str]:
     return ["-t", f"{source.duration_s:.3f}"] if source.duration_s is not None else []
+
+
+def codec_args(profile: Profile, preset: str | None = None) -> list[str]:
+    """The broadcast standard's codecs: H.264 High with closed GOPs on a fixed keyframe grid, AAC-LC stereo.
+
+    Also what bench/broadcaster.py gives its live-encoder baseline, so both encode alike.
+    """
+    gop = profile.fps * profile.keyframe_seconds
+    return [
+        "-c:v", "libx264", "-profile:v", "high", "-pix_fmt", "yuv420p",
+        "-preset", preset or profile.x264_preset,
+        "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0",
+        "-force_key_frames", f"expr:gte(t,n_forced*{profile.keyframe_seconds})",
+        "-x264-params", "open-gop=0:scenecut=0",
+        "-c:a", "aac", "-ar", str(profile.audio_sample_rate), "-ac", "2",
+    ]  # fmt: skip
+
+
+def rate_args(index: int, rendition: Rendition) -> list[str]:
+    """Output streams `index` (video and audio) at the rendition's rates: a VBV-capped video bitrate."""
+    r = rendition
+    return [
+        f"-b:v:{index}", f"{r.video_kbps}k", f"-maxrate:v:{index}", f"{r.video_kbps}k",
+        f"-bufsize:v:{index}", f"{r.video_kbps * 2}k", f"-b:a:{index}", f"{r.audio_kbps}k",
+    ]  # fmt: skip
 
 
 def encode_args(
@@ -186,23 +214,12 @@ def encode_args(
     checks: Checks | None = None,
 ) -> list[str]:
     graph = build_filtergraph(source, profile, poster_at_s=poster_at_s)
-    gop = profile.fps * profile.keyframe_seconds
     args = [*source.inputs, "-filter_complex", graph.text]
     for label in graph.outputs:
         args += ["-map", label]
-    args += [
-        "-c:v", "libx264", "-profile:v", "high", "-pix_fmt", "yuv420p",
-        "-preset", preset or profile.x264_preset,
-        "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0",
-        "-force_key_frames", f"expr:gte(t,n_forced*{profile.keyframe_seconds})",
-        "-x264-params", "open-gop=0:scenecut=0",
-        "-c:a", "aac", "-ar", str(profile.audio_sample_rate), "-ac", "2",
-    ]  # fmt: skip
+    args += codec_args(profile, preset)
     for i, r in enumerate(profile.renditions):
-        args += [
-            f"-b:v:{i}", f"{r.video_kbps}k", f"-maxrate:v:{i}", f"{r.video_kbps}k",
-            f"-bufsize:v:{i}", f"{r.video_kbps * 2}k", f"-b:a:{i}", f"{r.audio_kbps}k",
-        ]  # fmt: skip
+        args += rate_args(i, r)
     args += _cut(source)
     if not source.audio:
         args += ["-shortest"]
