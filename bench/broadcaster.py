@@ -48,7 +48,15 @@ from vvtv.config import ChannelSettings, Profile, Settings, load_settings
 from vvtv.demo.programmes import demo_programme, slate_source
 from vvtv.processing.assets import record_asset
 from vvtv.processing.ffmpeg import ffmpeg_binary, run_ffmpeg
-from vvtv.processing.package import SEGMENT_PATTERN, Packaged, PackagedRendition, Source, package
+from vvtv.processing.package import (
+    SEGMENT_PATTERN,
+    Packaged,
+    PackagedRendition,
+    Source,
+    codec_args,
+    package,
+    rate_args,
+)
 from vvtv.runtime import Runtime
 from vvtv.storage.models import Asset, AssetKind, EntryKind, Heartbeat
 
@@ -280,18 +288,12 @@ class LiveEncode:
 
 
 def live_encode_args(library: Library, out: Path, progress: Path) -> list[str]:
-    """A live re-encode of the channel's content at its top rendition and the Factory's settings."""
-    profile, top = library.profile, library.profile.top
-    gop = profile.fps * profile.keyframe_seconds
+    """A live re-encode of the channel's content at its top rendition, with the Factory's codec settings."""
+    profile = library.profile
     return [
         "-hide_banner", "-nostdin", "-y", "-progress", str(progress),
         "-re", "-stream_loop", "-1", "-i", str(library.airing), "-map", "0:v:0", "-map", "0:a:0",
-        "-c:v", "libx264", "-profile:v", "high", "-pix_fmt", "yuv420p", "-preset", profile.x264_preset,
-        "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0",
-        "-force_key_frames", f"expr:gte(t,n_forced*{profile.keyframe_seconds})",
-        "-x264-params", "open-gop=0:scenecut=0",
-        "-b:v", f"{top.video_kbps}k", "-maxrate", f"{top.video_kbps}k", "-bufsize", f"{top.video_kbps * 2}k",
-        "-c:a", "aac", "-b:a", f"{top.audio_kbps}k", "-ar", str(profile.audio_sample_rate), "-ac", "2",
+        *codec_args(profile), *rate_args(0, profile.top),
         "-f", "hls", "-hls_time", str(profile.segment_seconds), "-hls_list_size", "6",
         "-hls_flags", "delete_segments+independent_segments",
         "-hls_segment_filename", str(out / SEGMENT_PATTERN), str(out / "live.m3u8"),
