@@ -16,6 +16,7 @@ from origin_support import (
     start_origin,
     write_live_playlists,
 )
+from player_probe import PLAYING, player_events
 
 from vvtv.clock import US
 from vvtv.runtime import Runtime
@@ -32,8 +33,6 @@ SNAPSHOT = """() => ({
   paused: window.vvtvPlayer.video.paused,
   unmuteHidden: document.getElementById('unmute').hidden,
 })"""
-PLAYING = """() => { const v = window.vvtvPlayer.video;
-  return v.currentTime > 0 && !v.paused && v.readyState >= 3; }"""
 FATAL_MANIFEST_ERROR = """() => window.vvtvPlayer.events.some(
   e => e.type === 'hlsError' && e.fatal && e.details === 'manifestLoadError')"""
 
@@ -85,12 +84,12 @@ def test_player_recovers_plays_labels_and_unmutes(tmp_path: Path) -> None:
             after = page.evaluate(SNAPSHOT)
             assert after["unmuteHidden"] and not after["paused"]
 
-            events = page.evaluate("() => window.vvtvPlayer.events")
+            events = player_events(page)
     finally:
         code = origin.stop()
         rt.db.dispose()
     assert code == 0
-    fatal = [e for e in events if e["type"] == "hlsError" and e["fatal"]]
-    assert fatal and all(e["details"] == "manifestLoadError" for e in fatal), fatal
+    fatal = [e for e in events if e.fatal]
+    assert fatal and all(e.details == "manifestLoadError" for e in fatal), fatal
     assert all(url.startswith((origin.url + "/", "blob:", "data:")) for url in requests), requests
     assert not [text for text in console if "Content Security Policy" in text], console
