@@ -317,6 +317,17 @@ class Settings(BaseSettings):
     demo_site: DemoSiteSettings = DemoSiteSettings()
 
     @model_validator(mode="after")
+    def _curator_finds_the_demo_site(self) -> "Settings":
+        # Out of the box the Curator browses the demo site wherever demo_site puts it, so
+        # moving the demo site (VVTV_DEMO_SITE__PORT) needs no other change; set values stand.
+        address = f"{self.demo_site.host}:{self.demo_site.port}"
+        if "start_sites" not in self.discovery.model_fields_set:
+            self.discovery.start_sites = [f"http://{address}/"]
+        if "allowed_hosts" not in self.discovery.model_fields_set:
+            self.discovery.allowed_hosts = [address]
+        return self
+
+    @model_validator(mode="after")
     def _consistent(self) -> "Settings":
         names = [c.name for c in self.channels]
         if len(set(names)) != len(names):

@@ -37,3 +37,11 @@ def test_chromium_is_found_on_the_path_or_named() -> None:
 def test_bad_values_name_the_setting(override: str, words: str) -> None:
     with pytest.raises(ConfigError, match=words):
         load_settings([override])
+
+
+def test_moving_the_demo_site_moves_where_the_curator_looks_unless_set() -> None:
+    moved = load_settings(["demo_site.port=9999"])
+    assert moved.discovery.start_sites == ["http://127.0.0.1:9999/"]
+    assert moved.discovery.allowed_hosts == ["127.0.0.1:9999"]
+    chosen = load_settings(["demo_site.port=9999", 'discovery.start_sites=["https://videos.example/"]'])
+    assert chosen.discovery.start_sites == ["https://videos.example/"]
