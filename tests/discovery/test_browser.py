@@ -10,7 +10,10 @@ import signal
 import pytest
 from sitekit import NOT_FOUND, Reply, SiteServer, page
 
+from vvtv.config import load_settings
 from vvtv.discovery.browser import BrowserCrashed, BrowserOptions, BrowserSession, PageFailed
+
+CHROMIUM = load_settings().discovery.chromium_executable()  # found on PATH, as the Curator finds it
 
 PAGE = """<html><body><h1>hello</h1><img src="{url}/private/a.png"><img src="{url}/ok.png">
 <img src="http://10.9.9.9/pixel.png"></body></html>"""
@@ -38,7 +41,7 @@ def policy(url: str) -> str | None:
 
 
 def session(**options: object) -> BrowserSession:
-    return BrowserSession(BrowserOptions(executable="/usr/bin/chromium", timeout_seconds=4, **options), policy)
+    return BrowserSession(BrowserOptions(executable=CHROMIUM, timeout_seconds=4, **options), policy)
 
 
 def test_the_guard_refuses_requests_the_policy_forbids() -> None:

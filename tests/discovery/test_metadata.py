@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from vvtv.config import load_settings
 from vvtv.discovery.browser import BrowserOptions, BrowserSession
 from vvtv.discovery.metadata import COLLECT_SCRIPT, RawPage, licence_name, parse_duration, parse_metadata
 
@@ -87,7 +88,7 @@ PAGE = """<html><head><title>Tab</title>
 
 def test_the_page_script_gathers_every_kind_of_markup_in_chromium() -> None:
     async def collect() -> dict:
-        session = BrowserSession(BrowserOptions(executable="/usr/bin/chromium"), policy=lambda _url: None)
+        session = BrowserSession(BrowserOptions(executable=load_settings().discovery.chromium_executable()), policy=lambda _url: None)
         async with session:
             page = await session.new_page()
             await page.goto("data:text/html," + PAGE.replace("#", "%23"))
