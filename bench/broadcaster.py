@@ -33,7 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +41,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from vvtv.broadcast import schedule
-from vvtv.broadcast.playlists import read_published
+from vvtv.broadcast.playlists import PublishedState, read_published
 from vvtv.broadcast.timeline import Timeline
 from vvtv.clock import US
 from vvtv.config import ChannelSettings, Profile, Settings, load_settings
@@ -215,7 +215,9 @@ class CpuFigure:
         return 100 * self.cpu_s / self.wall_s
 
 
-def measure_cpu(processes: list[subprocess.Popen], seconds: float, during=None) -> list[CpuFigure]:  # noqa: ANN001
+def measure_cpu(
+    processes: list[subprocess.Popen], seconds: float, during: Callable[[float], None] | None = None
+) -> list[CpuFigure]:
     """CPU figures of the processes over `seconds` of wall time; `during(deadline)` runs meanwhile."""
     started, before = time.monotonic(), [cpu_seconds(p.pid) for p in processes]
     deadline = started + seconds
@@ -229,7 +231,7 @@ def measure_cpu(processes: list[subprocess.Popen], seconds: float, during=None) 
     return [CpuFigure(cpu_s=a - b, wall_s=wall) for a, b in zip(after, before)]
 
 
-def wait_for(check, what: str, processes: list[subprocess.Popen], timeout: float = 300) -> None:  # noqa: ANN001
+def wait_for(check: Callable[[], bool], what: str, processes: list[subprocess.Popen], timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         if any(p.poll() is not None for p in processes) or time.monotonic() > deadline:
@@ -405,7 +407,7 @@ class Check:
                 self.lateness_ms.append((mtime_ns / 1000 - boundary_us) / 1000)
 
 
-def _read_steady(path: Path):  # noqa: ANN202
+def _read_steady(path: Path) -> tuple[PublishedState | None, int]:
     """The playlist and its mtime from one and the same version of the file."""
     while True:
         before = path.stat().st_mtime_ns
