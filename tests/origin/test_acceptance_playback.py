@@ -166,6 +166,7 @@ def test_three_minutes_of_live_playback_across_six_boundaries(tmp_path: Path) ->
     live = LiveSystem(data_dir=tmp_path / "var", env_overrides=DEMO_ENV)
     live.start()
     try:
+        live.wait_for("/live.m3u8", 300)  # on air: set-up (the database among it) is done
         wait_for_demo_programmes(live, seconds=300)
         playback = watch(live)
     finally:
