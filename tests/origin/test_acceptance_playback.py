@@ -172,32 +172,41 @@ def test_three_minutes_of_live_playback_across_six_boundaries(tmp_path: Path) ->
     finally:
         live.stop()
     samples, aired, events = playback.samples, playback.aired, playback.events
+    # Every criterion is judged and reported, so one 3-minute run tells the whole story.
+    problems: list[str] = []
 
     first_playing = next(e.at_ms for e in events if e.type == "playing")
     after_start = [e for e in events if e.at_ms > first_playing]
     stalls = [e for e in after_start if e.type in ("waiting", "stalled") or e.details == "bufferStalledError"]
     fatal = [e for e in events if e.fatal]
-    assert not fatal, fatal
-    assert not stalls, stalls
+    if fatal:
+        problems.append(f"fatal player errors: {fatal}")
+    if stalls:
+        problems.append(f"stalls after start-up: {stalls}")
 
     played_s = samples[-1].wall_s - samples[0].wall_s
-    assert played_s >= PLAY_SECONDS
+    if played_s < PLAY_SECONDS:
+        problems.append(f"played only {played_s:.1f} s")
     drift = [(s.time_s - samples[0].time_s) - (s.wall_s - samples[0].wall_s) for s in samples]
     explanation = explain_drift(samples, aired)
     print(f"played {played_s:.1f} s in {len(samples)} samples; drift between {min(drift):+.2f} and "
           f"{max(drift):+.2f} s; {explanation}")  # fmt: skip
-    assert max(abs(d) for d in drift) <= DRIFT_LIMIT_S, explanation
+    if max(abs(d) for d in drift) > DRIFT_LIMIT_S:
+        problems.append(f"currentTime left the clock by more than {DRIFT_LIMIT_S} s: {explanation}")
 
     dated = [s for s in samples if s.date_us is not None and s.fingerprint is not None]
+    assert dated, "the page never showed a picture with a programme date: " + "\n".join(problems)
     crossed = boundaries_between_assets(aired, dated[0].date_us, dated[-1].date_us)
-    assert len(crossed) >= MIN_BOUNDARIES, f"only {len(crossed)} boundaries crossed: {sorted(aired)}"
+    if len(crossed) < MIN_BOUNDARIES:
+        problems.append(f"only {len(crossed)} boundaries crossed; the guide named entries {sorted(aired)}")
     for before, after in crossed:
         boundary = after.start_us
         last_before = [s for s in dated if boundary - 4 * MARGIN_US <= s.date_us < boundary - MARGIN_US / 3][-1]
         first_after = [s for s in dated if boundary + MARGIN_US / 3 <= s.date_us < boundary + 4 * MARGIN_US][0]
         change = picture_change(last_before.fingerprint, first_after.fingerprint)
         print(f"{before.title!r} -> {after.title!r}: picture change {change:.1f}")
-        assert change >= PICTURE_CHANGE, f"the picture hardly changed from {before.title!r} to {after.title!r}"
+        if change < PICTURE_CHANGE:
+            problems.append(f"the picture hardly changed from {before.title!r} to {after.title!r} ({change:.1f})")
 
     # The page names what is on screen: every sample clear of a boundary carries its entry's title.
     ordered = sorted(aired.values(), key=lambda a: a.start_us)
@@ -205,11 +214,15 @@ def test_three_minutes_of_live_playback_across_six_boundaries(tmp_path: Path) ->
     for sample in dated:
         showing = [a for a in ordered if a.start_us + MARGIN_US <= sample.date_us < a.end_us - MARGIN_US]
         if showing:
-            assert sample.label == showing[0].title, (sample, showing[0])
             inside.append((showing[0], sample))
+    mislabelled = [(entry.title, sample.label) for entry, sample in inside if sample.label != entry.title]
+    if mislabelled:
+        problems.append(f"{len(mislabelled)} samples labelled wrongly (on screen, label): {mislabelled[:5]}")
     # For scale: how much the picture moves between samples inside one programme.
     within = sorted(
         picture_change(a.fingerprint, b.fingerprint) for (ea, a), (eb, b) in zip(inside, inside[1:]) if ea == eb
     )
-    print(f"picture change between samples inside a programme: median {within[len(within) // 2]:.1f}, "
-          f"max {within[-1]:.1f}")  # fmt: skip
+    if within:
+        print(f"picture change between samples inside a programme: median {within[len(within) // 2]:.1f}, "
+              f"max {within[-1]:.1f}")  # fmt: skip
+    assert not problems, "\n".join(problems)
