@@ -237,6 +237,7 @@ class DiscoverySettings(BaseModel):
     max_result_pages: int = Field(default=3, ge=1, le=100)
     min_height: int = Field(default=720, ge=1, le=4320)  # below this the video is not HD
     watch_seconds: float = Field(default=5.0, ge=0.5, le=120)
+    # How long to wait for a page's <video> to appear, and for it to play once started.
     find_video_seconds: float = Field(default=6.0, gt=0, le=120)
     min_advance_ratio: float = Field(default=0.75, gt=0, le=1)  # currentTime vs wall clock while watching
     max_stalls: int = Field(default=1, ge=0)

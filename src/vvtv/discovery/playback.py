@@ -234,8 +234,14 @@ async def _wait_for_progress(frame: PageFrame, since: Sample, seconds: float) ->
     return None
 
 
-async def _start(page: BrowserPage, frame: PageFrame, human: Human, before: Sample, clicked: bool) -> tuple[Sample | None, str]:
-    """Get the video going the way a person would; the first sample under way (or failed), and how."""
+async def _start(
+    page: BrowserPage, frame: PageFrame, human: Human, before: Sample, *, clicked: bool, patience: float
+) -> tuple[Sample | None, str]:
+    """Get the video going the way a person would; the first sample under way (or failed), and how.
+
+    After each try it waits up to `patience` seconds for playback: a busy machine or a slow
+    server may take a while to buffer the first frames.
+    """
     progress = await _wait_for_progress(frame, before, 0.4)
     if progress and progress.error and not clicked:
         return progress, "none"  # failed before anyone pressed play
@@ -245,12 +251,12 @@ async def _start(page: BrowserPage, frame: PageFrame, human: Human, before: Samp
         box = await frame.box("[data-vvtv-video]")
         if box:
             await human.click(box)
-    progress = await _wait_for_progress(frame, before, 3.0)
+    progress = await _wait_for_progress(frame, before, patience)
     if progress:
         return progress, "click"
     # Clicking did nothing: start it the way the page's own play button would.
     await frame.evaluate(SCRIPT_PLAY)
-    return await _wait_for_progress(frame, before, 3.0), "script"
+    return await _wait_for_progress(frame, before, patience), "script"
 
 
 async def watch(page: BrowserPage, human: Human, standard: DiscoverySettings) -> PlaybackReport:
@@ -262,7 +268,9 @@ async def watch(page: BrowserPage, human: Human, standard: DiscoverySettings) ->
     before = await _sample(frame)
     if before is None:
         raise PageFailed("the video was removed from the page")
-    progress, started_by = await _start(page, frame, human, before, clicked)
+    progress, started_by = await _start(
+        page, frame, human, before, clicked=clicked, patience=standard.find_video_seconds
+    )
     report = PlaybackReport(played=False, started_by=started_by, frame_url=frame.url)
     last = progress or await _sample(frame) or before
     if progress is not None and not progress.error:
