@@ -31,12 +31,15 @@ def test_default_profile_encodes_the_broadcast_standard(tmp_path: Path):
     graph = option(args, "-filter_complex")
     assert "fps=25,format=yuv420p,split=3" in graph
     assert "scale=1920:1080:force_original_aspect_ratio=decrease" in graph and "pad=1920:1080:(ow-iw)/2:(oh-ih)/2" in graph
-    # The checks: the three encoded videos decoded back and scored, the top rendition's sound metered.
-    assert [args[i + 1] for i, a in enumerate(args) if a == "-dec"] == ["0:0", "0:2", "0:4"]
-    scoring = args[len(args) - args[::-1].index("-filter_complex")]
-    assert scoring.count("libvmaf=") == 3 and "[dec:0][ref0]" in scoring
+    # The checks: each rendition's picture leaves the graph raw (outputs 2-4, after the HLS output and the
+    # poster), is decoded back beside its encoded video and scored, each in a graph and null output of its own.
+    assert "[v0][ref0][pv]" in graph and "[v1][ref1]" in graph
+    assert [args[i + 1] for i, a in enumerate(args) if a == "-dec"] == ["0:0", "2:0", "0:2", "3:0", "0:4", "4:0"]
+    scoring = [args[i + 1] for i, a in enumerate(args) if a == "-filter_complex"][1:]
+    assert [s.split("libvmaf")[0] for s in scoring] == ["[dec:0][dec:1]", "[dec:2][dec:3]", "[dec:4][dec:5]"]
     assert args[args.index("-frames:v") - 1] == "[poster]" and args[args.index("-frames:v") + 1] == "1"
-    assert args[-3:] == ["-f", "null", "-"] and args.count("null") == 3, "a null output per check"
+    assert args.count("rawvideo") == 3 and args.count("null") == 6, "a null output per reference and per check"
+    assert args[-3:] == ["-f", "null", "-"]
 
 
 def test_retry_preset_overrides_the_profile(tmp_path: Path):

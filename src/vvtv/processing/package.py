@@ -97,6 +97,7 @@ class Filtergraph:
     text: str
     outputs: list[str]  # the HLS output's labels: video then audio, rendition by rendition
     poster: str | None = None  # the label of the poster frame's branch
+    references: list[str] = field(default_factory=list)  # each rendition's picture as it enters the encoder
 
 
 def _picture_chain(source: Source, profile: Profile, outputs: list[str]) -> str:
@@ -114,17 +115,26 @@ def _fit(rendition: Rendition) -> str:
     )
 
 
-def build_filtergraph(source: Source, profile: Profile, *, poster_at_s: float | None = None) -> Filtergraph:
-    """The filter_complex that makes every rendition's picture and sound (and the poster frame)."""
+def build_filtergraph(
+    source: Source, profile: Profile, *, poster_at_s: float | None = None, references: bool = False
+) -> Filtergraph:
+    """The filter_complex that makes every rendition's picture and sound (and the poster frame).
+
+    With `references`, each rendition's finished picture is also led out unencoded,
+    as the reference its encode is scored against.
+    """
     count = len(profile.renditions)
     top = profile.renditions.index(profile.top)
     parts = [_picture_chain(source, profile, [f"[vs{i}]" for i in range(count)])]
     for i, r in enumerate(profile.renditions):
+        branches = [f"[v{i}]"]
+        if references:
+            branches.append(f"[ref{i}]")
         if i == top and poster_at_s is not None:
-            parts.append(f"[vs{i}]{_fit(r)},split=2[v{i}][pv]")
+            branches.append("[pv]")
             parts.append(f"[pv]select='gte(t,{poster_at_s:.3f})',scale=out_range=pc[poster]")
-        else:
-            parts.append(f"[vs{i}]{_fit(r)}[v{i}]")
+        split = f",split={len(branches)}" if len(branches) > 1 else ""
+        parts.append(f"[vs{i}]{_fit(r)}{split}{''.join(branches)}")
     audio_in = f"[{source.audio}]" if source.audio else f"anullsrc=r={profile.audio_sample_rate}:cl=stereo,"
     audio_chain = [
         *source.audio_filters,
@@ -136,42 +146,46 @@ def build_filtergraph(source: Source, profile: Profile, *, poster_at_s: float | 
         # Silence is endless: the video's length decides (-shortest below).
         audio_chain = audio_chain[len(source.audio_filters) :]
     parts.append(audio_in + ",".join(audio_chain) + "".join(f"[a{i}]" for i in range(count)))
-    outputs = [label for i in range(count) for label in (f"[v{i}]", f"[a{i}]")]
-    return Filtergraph(text=";".join(parts), outputs=outputs, poster="[poster]" if poster_at_s is not None else None)
+    return Filtergraph(
+        text=";".join(parts),
+        outputs=[label for i in range(count) for label in (f"[v{i}]", f"[a{i}]")],
+        poster="[poster]" if poster_at_s is not None else None,
+        references=[f"[ref{i}]" for i in range(count)] if references else [],
+    )
 
 
 def vmaf_log(checks: Checks, rendition: Rendition) -> Path:
     return checks.vmaf_log_dir / f"vmaf-{rendition.name}.json"
 
 
-def checks_args(source: Source, profile: Profile, checks: Checks) -> list[str]:
-    """Loopback decoders for the HLS output's streams, their checks, and null outputs that end them.
+def checks_args(source: Source, profile: Profile, checks: Checks, graph: Filtergraph, first_output: int) -> list[str]:
+    """The checks' outputs, loopback decoders and graphs; `first_output` is the index of the first output added.
 
-    The HLS output's streams are numbered v0, a0, v1, a1, ... in the order of `-map`.
-    The reference is made again from the source in this second graph: a graph's
-    output cannot feed another graph, but the decoded source frames are shared.
-    Every check ends in a null output of its own: streams that share an output are
-    interleaved by its muxer, and one arriving much later than another (VMAF waits
-    for the encoder's delay, the sound does not) can fill the muxer's queue and stall
-    the whole run.
+    ffmpeg's loopback decoders (`-dec FILE:STREAM`) decode what an encoder of this
+    run has just made. The HLS output (file 0) holds v0, a0, v1, a1, ... in the
+    order of `-map`. Each rendition's reference leaves the encode's own graph as
+    raw video (a copy, no second scaling) and is decoded back beside the encoded
+    picture. Every check has a graph and a null output of its own: streams that
+    share an output are interleaved by its muxer, and one arriving an encoder delay
+    after another can fill the muxer's queue and stall the whole run.
     """
-    count = len(profile.renditions)
+    cut = _cut(source)
     args: list[str] = []
-    for i in range(count):
-        args += ["-dec", f"0:{2 * i}"]
-    parts = [_picture_chain(source, profile, [f"[rs{i}]" for i in range(count)])]
-    labels = []
+    for label in graph.references:
+        args += ["-map", label, "-c:v", "rawvideo", *cut, "-f", "null", "-"]
+    decoders = 0
     for i, r in enumerate(profile.renditions):
-        parts.append(f"[rs{i}]{_fit(r)}[ref{i}]")
-        parts.append(f"[dec:{i}][ref{i}]{vmaf_filter(vmaf_log(checks, r), checks.vmaf_subsample)}[vmaf{i}]")
-        labels.append(f"[vmaf{i}]")
-    args += ["-filter_complex", ";".join(parts)]
-    for label in labels:
-        args += ["-map", label, *_cut(source), "-f", "null", "-"]
+        score = vmaf_filter(vmaf_log(checks, r), checks.vmaf_subsample)
+        args += [
+            "-dec", f"0:{2 * i}", "-dec", f"{first_output + i}:0",
+            "-filter_complex", f"[dec:{decoders}][dec:{decoders + 1}]{score}[vmaf{i}]",
+            "-map", f"[vmaf{i}]", *cut, "-f", "null", "-",
+        ]  # fmt: skip
+        decoders += 2
     if checks.loudness_meter and source.audio:
         top = profile.renditions.index(profile.top)
-        args += ["-dec", f"0:{2 * top + 1}", "-filter_complex", f"[dec:{count}]{checks.loudness_meter}[meter]",
-                 "-map", "[meter]", *_cut(source), "-f", "null", "-"]  # fmt: skip
+        args += ["-dec", f"0:{2 * top + 1}", "-filter_complex", f"[dec:{decoders}]{checks.loudness_meter}[meter]",
+                 "-map", "[meter]", *cut, "-f", "null", "-"]  # fmt: skip
     return args
 
 
@@ -213,7 +227,7 @@ def encode_args(
     poster_at_s: float | None = None,
     checks: Checks | None = None,
 ) -> list[str]:
-    graph = build_filtergraph(source, profile, poster_at_s=poster_at_s)
+    graph = build_filtergraph(source, profile, poster_at_s=poster_at_s, references=checks is not None)
     args = [*source.inputs, "-filter_complex", graph.text]
     for label in graph.outputs:
         args += ["-map", label]
@@ -230,11 +244,13 @@ def encode_args(
         "-hls_segment_filename", str(work / "%v" / SEGMENT_PATTERN),
         "-var_stream_map", stream_map, str(work / "%v" / PLAYLIST_NAME),
     ]  # fmt: skip
+    outputs = 1
     if graph.poster:
         args += ["-map", graph.poster, "-frames:v", "1", "-c:v", "mjpeg", "-q:v", "3", "-update", "1",
                  str(work / POSTER_NAME)]  # fmt: skip
+        outputs += 1
     if checks:
-        args += checks_args(source, profile, checks)
+        args += checks_args(source, profile, checks, graph, outputs)
     return args
 
 
