@@ -6,7 +6,6 @@ with SIGKILL) its roles die with it and a new `vvtv up` starts clean.
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import signal
@@ -22,21 +21,16 @@ from vvtv.broadcast.slate import ensure_slates
 from vvtv.cli import SUPERVISED_ENV
 from vvtv.clock import US
 from vvtv.errors import ConfigError
+from vvtv.processes import die_with_parent
 from vvtv.roles import ROLES
 from vvtv.runtime import Runtime
 from vvtv.storage.models import Heartbeat
 
 log = logging.getLogger(__name__)
 
-PR_SET_PDEATHSIG = 1
 HEALTHY_AFTER_SECONDS = 60  # a role that ran this long has its backoff reset
 # Roles that heartbeat; one silent this long is hung and is restarted.
 HEARTBEAT_TIMEOUT_SECONDS = {"broadcaster": 20, "programmer": 60}
-
-
-def _die_with_parent() -> None:
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 @dataclass(kw_only=True)
@@ -71,7 +65,7 @@ class Supervisor:
             self.command(child.role),
             stdin=subprocess.DEVNULL,
             env={**os.environ, SUPERVISED_ENV: "1"},
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
         child.started_at = time.monotonic()
         log.info("started %s (pid %d)", child.role, child.process.pid)

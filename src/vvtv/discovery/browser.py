@@ -33,6 +33,7 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import async_playwright
 
 from vvtv.errors import InputError, ToolError
+from vvtv.processes import die_with_parent
 
 T = TypeVar("T")
 # Chromium flags for a machine without a GPU, sandbox or outside network chatter.
@@ -293,8 +294,9 @@ class BrowserSession:
         command.append("about:blank")
         log = open(self._profile_dir / "chromium.log", "wb")  # noqa: SIM115 - the child keeps it open
         try:
+            # Its own session (killed as a group); and it dies with the curator, even a SIGKILLed one.
             self._process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                             start_new_session=True)  # fmt: skip
+                                             start_new_session=True, preexec_fn=die_with_parent)  # fmt: skip
         except OSError as exc:
             raise ToolError(f"Chromium could not start ({self.options.executable}): {exc}", command=command) from exc
         finally:

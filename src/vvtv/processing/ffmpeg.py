@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import ctypes
 import json
 import os
-import signal
 import subprocess
 import threading
 from collections.abc import Callable, Sequence
@@ -21,9 +19,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from vvtv.errors import InputError, ToolError
+from vvtv.processes import die_with_parent
 
 ProgressCallback = Callable[[float], None]  # media seconds done
-PR_SET_PDEATHSIG = 1
 
 
 @dataclass(kw_only=True)
@@ -48,10 +46,6 @@ def ffmpeg_binary() -> str:
 
 def ffprobe_binary() -> str:
     return os.environ.get("VVTV_TOOLS__FFPROBE") or "ffprobe"
-
-
-def _die_with_parent() -> None:
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def run_ffmpeg(
@@ -87,7 +81,7 @@ def run_ffmpeg_report(
             text=True,
             errors="replace",
             cwd=cwd,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
     except OSError as exc:
         raise ToolError(f"ffmpeg could not start: {exc}", command=command) from exc
@@ -156,7 +150,7 @@ class FedFFmpeg:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
             )
         except OSError as exc:
             raise ToolError(f"ffmpeg could not start: {exc}", command=self.command) from exc
