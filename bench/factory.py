@@ -168,7 +168,8 @@ def main() -> None:
     print(f"1080p {args.seconds} s input, ladder {'/'.join(report['ladder'])}, preset {ladder.x264_preset}, "
           f"{os.cpu_count()} cores, median of {args.rounds}, load average {report['load_average']}")  # fmt: skip
     print(f"  floor (one bare ffmpeg encode + HLS of the ladder): {floor:7.1f} s, {report['floor_cpu_s']:.1f} s CPU")
-    print(f"  Factory (analysis, loudness, encode, VMAF, poster): {factory:7.1f} s, {report['factory_cpu_s']:.1f} s CPU")
+    print(f"  Factory (analysis, loudness, encode, VMAF, poster): {factory:7.1f} s, "
+          f"{report['factory_cpu_s']:.1f} s CPU")
     print(f"  ratio Factory / floor: {ratio:.2f} wall, {cpu_ratio:.2f} CPU (target <= {TARGET_RATIO})")
     print(f"  realtime factor: top rendition alone {report['realtime_top_rendition']:.2f}x, "
           f"whole ladder {report['realtime_ladder']:.2f}x, Factory {report['realtime_factory']:.2f}x")

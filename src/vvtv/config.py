@@ -183,9 +183,9 @@ class FactorySettings(BaseModel):
     retry_backoff_max_seconds: float = Field(default=900, ge=0)
     poll_seconds: float = Field(default=2, gt=0, le=300)
     vmaf_threshold: float = Field(default=85, ge=0, le=100)
-    # Score every n-th frame only (25: one a second at 25 fps); scoring every frame would cost
-    # about as much as the encode itself.
-    vmaf_subsample: int = Field(default=25, ge=1, le=250)
+    # VMAF scores two neighbouring frames out of every this many (50: one a second at 25 fps);
+    # scoring every frame would cost about as much as the encode itself.
+    vmaf_subsample: int = Field(default=50, ge=2, le=500)
     # The one retry after a VMAF score below the threshold uses this slower x264 preset.
     vmaf_retry_preset: str = "slow"
     # Loudness normalization aims this far below the profile's true-peak ceiling, because AAC encoding

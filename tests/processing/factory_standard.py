@@ -29,8 +29,9 @@ TIME_TOLERANCE_S = 0.001
 
 def ffprobe_json(path: Path, *args: str) -> dict:
     done = subprocess.run(
-        [FFPROBE, "-v", "error", "-of", "json", *args, str(path)], capture_output=True, text=True, timeout=60, check=True
-    )
+        [FFPROBE, "-v", "error", "-of", "json", *args, str(path)],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
     return json.loads(done.stdout)
 
 

@@ -27,7 +27,8 @@ LEASE_SECONDS = 3
 
 def write_config(path: Path, data_dir: Path) -> None:
     factory = {**FACTORY_TEST_SETTINGS, "lease_seconds": LEASE_SECONDS}
-    lines = [f'data_dir = "{data_dir}"', "", "[profiles.factory]", f'x264_preset = "{PROFILE.x264_preset}"', "renditions = ["]
+    lines = [f'data_dir = "{data_dir}"', "", "[profiles.factory]", f'x264_preset = "{PROFILE.x264_preset}"']
+    lines.append("renditions = [")
     for r in PROFILE.renditions:
         lines.append(f'  {{name = "{r.name}", width = {r.width}, height = {r.height}, video_kbps = {r.video_kbps}}},')
     lines += ["]", "", "[[channels]]", 'name = "main"', 'profile = "factory"', "", "[factory]"]

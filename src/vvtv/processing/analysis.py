@@ -59,4 +59,5 @@ def first_pass(
         raise RejectedError(
             f"truncated or damaged: only {report.out_time_s:.1f} s of its {stated:.1f} s of sound decode"
         )
-    return FirstPass(loudness=parse_meter(report.stderr), decoded_frames=report.frames, decoded_audio_s=report.out_time_s)
+    loudness = parse_meter(report.stderr)
+    return FirstPass(loudness=loudness, decoded_frames=report.frames, decoded_audio_s=report.out_time_s)

@@ -192,7 +192,9 @@ class JobRun:
 
 
 def _limits(settings: FactorySettings) -> Limits:
-    return Limits(min_short_side=settings.min_height, min_seconds=settings.min_seconds, max_seconds=settings.max_seconds)
+    return Limits(
+        min_short_side=settings.min_height, min_seconds=settings.min_seconds, max_seconds=settings.max_seconds
+    )
 
 
 def _download_limits(settings: FactorySettings) -> DownloadLimits:
@@ -397,7 +399,8 @@ def _give_up(rt: Runtime, lease: Lease, reason: str) -> Outcome:
     settings = rt.settings
     if jobs.fail(rt.db, rt.clock, lease, reason):
         _discard(settings, lease, quarantine=settings.factory.on_failure == "quarantine")
-        rt.record_event("factory.failed", f"plan {lease.plan_id} failed: {reason}", plan=lease.plan_id, job=lease.job_id)
+        rt.record_event("factory.failed", f"plan {lease.plan_id} failed: {reason}",
+                        plan=lease.plan_id, job=lease.job_id)  # fmt: skip
     return Outcome(error=reason, final=True)
 
 
@@ -503,7 +506,8 @@ def _operator_plan(rt: Runtime, reference: str, *, channel: str, title: str) -> 
         if plan is None:
             plan = Plan(page_url=reference, channel=channel, created_at_us=now, status=PlanStatus.APPROVED)
             session.add(plan)
-        plan.channel, plan.judge, plan.status, plan.reason, plan.updated_at_us = channel, OPERATOR, PlanStatus.APPROVED, "", now
+        plan.channel, plan.judge, plan.status, plan.reason = channel, OPERATOR, PlanStatus.APPROVED, ""
+        plan.updated_at_us = now
         if title:
             plan.title = title
         session.flush()

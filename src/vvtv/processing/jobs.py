@@ -124,7 +124,9 @@ def _new_job(plan_id: int, now_us: int, *, max_attempts: int, **columns: object)
     return Job(plan_id=plan_id, max_attempts=max_attempts, created_at_us=now_us, updated_at_us=now_us, **values)
 
 
-def _take(session: Session, job_id: int, condition: ColumnElement[bool], owner: str, now_us: int, lease_us: int) -> bool:
+def _take(
+    session: Session, job_id: int, condition: ColumnElement[bool], owner: str, now_us: int, lease_us: int
+) -> bool:
     result = session.execute(
         update(Job)
         .where(Job.id == job_id, condition)
@@ -152,11 +154,14 @@ def claim(db: Database, clock: Clock, *, owner: str, lease_seconds: float) -> Le
             assert job is not None
             job.plan.status = PlanStatus.PROCESSING
             job.plan.updated_at_us = now
-            return Lease(job_id=job.id, plan_id=job.plan_id, owner=owner, attempt=job.attempts, max_attempts=job.max_attempts)
+            return Lease(job_id=job.id, plan_id=job.plan_id, owner=owner, attempt=job.attempts,
+                         max_attempts=job.max_attempts)  # fmt: skip
     return None
 
 
-def start_now(db: Database, clock: Clock, plan_id: int, *, owner: str, lease_seconds: float, max_attempts: int) -> Lease:
+def start_now(
+    db: Database, clock: Clock, plan_id: int, *, owner: str, lease_seconds: float, max_attempts: int
+) -> Lease:
     """The operator's path: the plan's job, (re)started at once under `owner`'s lease.
 
     The job is created already running, so a background worker never races for it.
@@ -173,7 +178,8 @@ def start_now(db: Database, clock: Clock, plan_id: int, *, owner: str, lease_sec
             if job.state == JobState.RUNNING and (job.lease_expires_us or 0) >= now:
                 raise InputError(f"plan {plan_id} is being processed right now by {job.lease_owner}")
             job.state, job.attempts, job.max_attempts = JobState.RUNNING, 1, max_attempts
-            job.lease_owner, job.lease_expires_us, job.step, job.progress, job.error = owner, now + lease_us, "claimed", 0.0, ""
+            job.lease_owner, job.lease_expires_us = owner, now + lease_us
+            job.step, job.progress, job.error = "claimed", 0.0, ""
             job.updated_at_us = now
         plan = session.get(Plan, plan_id)
         assert plan is not None

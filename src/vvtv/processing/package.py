@@ -54,7 +54,7 @@ class Checks:
     """Measurements made inside the encode, on the encoder's own output."""
 
     vmaf_log_dir: Path  # one libvmaf JSON log per rendition is written here
-    vmaf_subsample: int = 10  # score every n-th frame
+    vmaf_subsample: int = 50  # score two neighbouring frames out of every this many
     # A measuring audio filter (vvtv.processing.loudness.meter_filter) run on the top
     # rendition's encoded audio; its report ends up in Packaged.log.
     loudness_meter: str | None = None
@@ -115,21 +115,32 @@ def _fit(rendition: Rendition) -> str:
     )
 
 
+def scored_frames(period: int, fps: int) -> str:
+    """Two neighbouring frames out of every `period`, so VMAF's motion feature (the smaller of
+    the motions to the previous and the next frame it is given) still sees neighbours.
+
+    Chosen by timestamp, not by count: the decoded side may not number its frames from the
+    same one (a source starting off the frame grid), but every frame keeps its timestamp.
+    """
+    return f"select='lt(mod(round(t*{fps}),{period}),2)'"
+
+
 def build_filtergraph(
-    source: Source, profile: Profile, *, poster_at_s: float | None = None, references: bool = False
+    source: Source, profile: Profile, *, poster_at_s: float | None = None, reference_every: int | None = None
 ) -> Filtergraph:
     """The filter_complex that makes every rendition's picture and sound (and the poster frame).
 
-    With `references`, each rendition's finished picture is also led out unencoded,
-    as the reference its encode is scored against.
+    With `reference_every`, the scored frames (see scored_frames) of each rendition's
+    finished picture are also led out unencoded, as the reference its encode is scored against.
     """
     count = len(profile.renditions)
     top = profile.renditions.index(profile.top)
     parts = [_picture_chain(source, profile, [f"[vs{i}]" for i in range(count)])]
     for i, r in enumerate(profile.renditions):
         branches = [f"[v{i}]"]
-        if references:
-            branches.append(f"[ref{i}]")
+        if reference_every:
+            branches.append(f"[rs{i}]")
+            parts.append(f"[rs{i}]{scored_frames(reference_every, profile.fps)}[ref{i}]")
         if i == top and poster_at_s is not None:
             branches.append("[pv]")
             parts.append(f"[pv]select='gte(t,{poster_at_s:.3f})',scale=out_range=pc[poster]")
@@ -150,7 +161,7 @@ def build_filtergraph(
         text=";".join(parts),
         outputs=[label for i in range(count) for label in (f"[v{i}]", f"[a{i}]")],
         poster="[poster]" if poster_at_s is not None else None,
-        references=[f"[ref{i}]" for i in range(count)] if references else [],
+        references=[f"[ref{i}]" for i in range(count)] if reference_every else [],
     )
 
 
@@ -163,22 +174,26 @@ def checks_args(source: Source, profile: Profile, checks: Checks, graph: Filterg
 
     ffmpeg's loopback decoders (`-dec FILE:STREAM`) decode what an encoder of this
     run has just made. The HLS output (file 0) holds v0, a0, v1, a1, ... in the
-    order of `-map`. Each rendition's reference leaves the encode's own graph as
-    raw video (a copy, no second scaling) and is decoded back beside the encoded
-    picture. Every check has a graph and a null output of its own: streams that
-    share an output are interleaved by its muxer, and one arriving an encoder delay
-    after another can fill the muxer's queue and stall the whole run.
+    order of `-map`. Each rendition's reference frames leave the encode's own graph
+    as raw video (no second scaling) and are decoded back beside the same frames of
+    the encoded picture. Only the scored frames are copied and scored: one pair of
+    neighbours in every `vmaf_subsample` frames, which came within 0.7 (below) of
+    scoring every frame on the clips tried. Every check has a graph and a null
+    output of its own: streams that share an output are interleaved by its muxer,
+    and one arriving an encoder delay after another can fill the muxer's queue and
+    stall the whole run.
     """
     cut = _cut(source)
     args: list[str] = []
     for label in graph.references:
         args += ["-map", label, "-c:v", "rawvideo", *cut, "-f", "null", "-"]
     decoders = 0
+    pick = scored_frames(checks.vmaf_subsample, profile.fps)
     for i, r in enumerate(profile.renditions):
-        score = vmaf_filter(vmaf_log(checks, r), checks.vmaf_subsample)
+        encoded, reference = f"[dec:{decoders}]", f"[dec:{decoders + 1}]"
         args += [
             "-dec", f"0:{2 * i}", "-dec", f"{first_output + i}:0",
-            "-filter_complex", f"[dec:{decoders}][dec:{decoders + 1}]{score}[vmaf{i}]",
+            "-filter_complex", f"{encoded}{pick}[d{i}];[d{i}]{reference}{vmaf_filter(vmaf_log(checks, r))}[vmaf{i}]",
             "-map", f"[vmaf{i}]", *cut, "-f", "null", "-",
         ]  # fmt: skip
         decoders += 2
@@ -227,7 +242,9 @@ def encode_args(
     poster_at_s: float | None = None,
     checks: Checks | None = None,
 ) -> list[str]:
-    graph = build_filtergraph(source, profile, poster_at_s=poster_at_s, references=checks is not None)
+    graph = build_filtergraph(
+        source, profile, poster_at_s=poster_at_s, reference_every=checks.vmaf_subsample if checks else None
+    )
     args = [*source.inputs, "-filter_complex", graph.text]
     for label in graph.outputs:
         args += ["-map", label]

@@ -1,8 +1,8 @@
 """VMAF: how close an encoded rendition looks to its source.
 
 Scores come from libvmaf (the vmaf_v0.6.1 model) in the imageio-ffmpeg build,
-run inside the encode itself (see package.Checks) on every n-th frame. The
-pooled mean over the scored frames is the rendition's score.
+run inside the encode itself (see package.checks_args) on every n-th frame.
+The pooled mean over the scored frames is the rendition's score.
 """
 
 from __future__ import annotations
@@ -22,13 +22,10 @@ def filter_path(path: Path) -> str:
     return f"'{text}'"
 
 
-def vmaf_filter(log_path: Path, subsample: int) -> str:
+def vmaf_filter(log_path: Path) -> str:
     """libvmaf taking [distorted][reference], writing its JSON log to `log_path`."""
     threads = min(os.cpu_count() or 1, 4)
-    return (
-        f"libvmaf=n_subsample={subsample}:n_threads={threads}:shortest=1"
-        f":log_fmt=json:log_path={filter_path(log_path)}"
-    )
+    return f"libvmaf=n_threads={threads}:shortest=1:log_fmt=json:log_path={filter_path(log_path)}"
 
 
 def read_vmaf(log_path: Path) -> float:
