@@ -19,7 +19,7 @@ def cmd_up(args: argparse.Namespace) -> None:
     from vvtv.runtime import Runtime
     from vvtv.supervisor import up
 
-    up(Runtime.open(load_settings(args.set)), args.set)
+    up(Runtime.open(load_settings(args.set), migrate=False), args.set)
 
 
 def cmd_run(args: argparse.Namespace) -> None:

@@ -137,10 +137,12 @@ def prepare(rt: Runtime) -> None:
 
 
 def up(rt: Runtime, overrides: list[str]) -> None:
+    """Run every role; `rt` comes unmigrated so the origin can start first."""
     supervisor = Supervisor(rt, overrides)
     origin = next((c for c in supervisor.children if c.role == "origin"), None)
-    if origin:  # it serves what is on disk and needs no slate: start it before preparing
+    if origin:  # it serves what is on disk: after a restart, viewers are back as soon as it listens
         supervisor.start(origin)
+    rt.db.migrate()
     prepare(rt)
     origin_url = f"http://{rt.settings.origin.host}:{rt.settings.origin.port}"
     log.info("VVTV is on air: player %s/  stream %s/live.m3u8  (Ctrl-C stops)", origin_url, origin_url)
