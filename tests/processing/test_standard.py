@@ -17,7 +17,7 @@ from factory_support import FACTORY_PROFILE, make_runtime
 from factory_standard import active_picture, check_standard
 from vvtv.processing.factory import process_now
 from vvtv.processing.package import MASTER_NAME, PLAYLIST_NAME, POSTER_NAME
-from vvtv.storage.models import Asset, AssetStatus, Job, JobState, Plan, PlanStatus
+from vvtv.storage.models import Asset, AssetStatus, Event, Job, JobState, Plan, PlanStatus
 
 # (maker, file extension, the picture's displayed aspect ratio)
 CASES: list[tuple[Callable[[Path], Path], str, float]] = [
@@ -55,6 +55,9 @@ def test_source_becomes_standard_asset(make, extension, aspect, make_runtime, tm
     assert abs(width - expected[0]) <= BAR_TOLERANCE_PX and abs(height - expected[1]) <= BAR_TOLERANCE_PX, (
         (width, height), expected)
     with rt.db.session() as session:
+        analysed = session.scalars(select(Event).where(Event.kind == "factory.analysed")).one().data
+        assert abs(analysed["width"] / analysed["height"] - aspect) < 0.02, "the displayed size, after rotation"
+        assert analysed["interlaced"] == (make is media.interlaced)
         asset = session.get(Asset, made.asset_id)
         plan = session.get(Plan, asset.plan_id)
         job = session.scalars(select(Job).where(Job.plan_id == plan.id)).one()

@@ -325,6 +325,22 @@ def _dispose_source(settings: Settings, plan: Plan, source: Path) -> None:
         source.unlink(missing_ok=True)
 
 
+def _record_analysis(rt: Runtime, lease: Lease, info: MediaInfo, video: VideoInfo, measured: Loudness | None) -> None:
+    width, height = video.display_size
+    sound = f"{info.audio.codec} {info.audio.layout}" if info.audio else "no sound"
+    loudness = f", {measured.integrated_lufs:.1f} LUFS, {measured.true_peak_dbtp:.1f} dBTP" if measured else ""
+    rt.record_event(
+        "factory.analysed", f"plan {lease.plan_id}: {video.codec} {width}x{height} {video.frame_rate:.2f} fps"
+        f"{' interlaced' if video.interlaced else ''}, {sound}{loudness}, {info.duration_s:.1f} s",
+        plan=lease.plan_id, job=lease.job_id, container=info.container, duration_s=info.duration_s,
+        video_codec=video.codec, width=width, height=height, frame_rate=video.frame_rate,
+        variable_frame_rate=video.variable_frame_rate, interlaced=video.interlaced,
+        audio_codec=info.audio.codec if info.audio else None, audio_layout=info.audio.layout if info.audio else None,
+        loudness_lufs=measured.integrated_lufs if measured else None,
+        true_peak_dbtp=measured.true_peak_dbtp if measured else None,
+    )  # fmt: skip
+
+
 def make_asset(rt: Runtime, run: JobRun) -> int:
     """Every step of one job; returns the new Asset's id. Raises on any failure."""
     settings = rt.settings
@@ -346,6 +362,7 @@ def make_asset(rt: Runtime, run: JobRun) -> int:
         info = analyse(str(source_path))
         video = admit(info, _limits(factory))
         measured = first_pass(str(source_path), info, video, on_progress=run.media_progress(info.duration_s)).loudness
+    _record_analysis(rt, run.lease, info, video, measured)
     with run.step("encode"):
         packaged = _encode(source_path, info, video, measured, profile, directory, settings, run)
     top = profile.top.name
