@@ -61,3 +61,4 @@ src/vvtv/origin/static/vendor/hls.min.js: package.json package-lock.json
 bench: setup test-python
 	$(PY) bench/broadcaster.py
 	$(PY) bench/curator.py
+	$(PY) bench/factory.py
