@@ -7,6 +7,7 @@ which picks up whichever conftest pytest loaded last.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import threading
@@ -51,6 +52,20 @@ FACTORY_TEST_SETTINGS = {
     "min_free_bytes": 0,
     "allowed_hosts": ["127.0.0.1"],
 }
+
+
+def write_config(path: Path, data_dir: Path, profile: Profile = FACTORY_PROFILE, **factory_values: object) -> Path:
+    """A vvtv.toml for the real commands: one channel on `profile`, the test factory settings."""
+    rungs = ", ".join(
+        f'{{name = "{r.name}", width = {r.width}, height = {r.height}, video_kbps = {r.video_kbps}, '
+        f"audio_kbps = {r.audio_kbps}}}"
+        for r in profile.renditions
+    )
+    lines = [f'data_dir = "{data_dir}"', "[profiles.factory]", f'x264_preset = "{profile.x264_preset}"',
+             f"renditions = [{rungs}]", "[[channels]]", 'name = "main"', 'profile = "factory"', "[factory]"]  # fmt: skip
+    lines += [f"{key} = {json.dumps(value)}" for key, value in {**FACTORY_TEST_SETTINGS, **factory_values}.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 def factory_settings(data_dir: Path, profile: Profile = FACTORY_PROFILE, **factory_values: object) -> Settings:

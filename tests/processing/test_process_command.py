@@ -13,22 +13,10 @@ import pytest
 from sqlalchemy import select
 
 import factory_media as media
-from factory_support import FACTORY_PROFILE, make_runtime
+from factory_support import make_runtime, write_config
 from vvtv.errors import InputError
 from vvtv.processing.factory import OPERATOR, process_now
 from vvtv.storage.models import Asset, Plan, PlanStatus
-
-
-def write_config(path: Path, data_dir: Path) -> Path:
-    rungs = ", ".join(
-        f'{{name = "{r.name}", width = {r.width}, height = {r.height}, video_kbps = {r.video_kbps}}}'
-        for r in FACTORY_PROFILE.renditions
-    )
-    path.write_text(
-        f'data_dir = "{data_dir}"\n[profiles.factory]\nrenditions = [{rungs}]\n'
-        '[[channels]]\nname = "main"\nprofile = "factory"\n[factory]\nmin_height = 120\nmin_seconds = 3\n'
-    )
-    return path
 
 
 def vvtv(config: Path, *args: str) -> subprocess.CompletedProcess:

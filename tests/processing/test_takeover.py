@@ -16,25 +16,13 @@ from pathlib import Path
 from sqlalchemy import select
 
 import factory_media as media
-from factory_support import FACTORY_TEST_SETTINGS, SLOW_PROFILE, factory_settings, media_server
+from factory_support import SLOW_PROFILE, factory_settings, media_server, write_config
 from vvtv.processing.package import PLAYLIST_NAME, read_vod_durations
 from vvtv.runtime import Runtime
 from vvtv.storage.models import Asset, Job, JobState, Plan, PlanStatus
 
 PROFILE = SLOW_PROFILE
 LEASE_SECONDS = 3
-
-
-def write_config(path: Path, data_dir: Path) -> None:
-    factory = {**FACTORY_TEST_SETTINGS, "lease_seconds": LEASE_SECONDS}
-    lines = [f'data_dir = "{data_dir}"', "", "[profiles.factory]", f'x264_preset = "{PROFILE.x264_preset}"']
-    lines.append("renditions = [")
-    for r in PROFILE.renditions:
-        lines.append(f'  {{name = "{r.name}", width = {r.width}, height = {r.height}, video_kbps = {r.video_kbps}}},')
-    lines += ["]", "", "[[channels]]", 'name = "main"', 'profile = "factory"', "", "[factory]"]
-    for key, value in factory.items():
-        lines.append(f"{key} = {value!r}".replace("'", '"'))
-    path.write_text("\n".join(lines) + "\n")
 
 
 def start_worker(config: Path, log: Path) -> subprocess.Popen:
@@ -77,7 +65,7 @@ def test_killed_worker_job_is_taken_over(tmp_path, media_server):  # noqa: ANN00
     base, root = media_server
     media.encode(root / "long.mp4", media.picture("640x360"), media.tone(), args=[*media.X264, *media.AAC], seconds=24)
     config = tmp_path / "vvtv.toml"
-    write_config(config, tmp_path / "var")
+    write_config(config, tmp_path / "var", PROFILE, lease_seconds=LEASE_SECONDS)
     settings = factory_settings(tmp_path / "var", PROFILE, lease_seconds=LEASE_SECONDS)
     rt = Runtime.open(settings)
     now = rt.clock.now_us()
