@@ -62,8 +62,11 @@ def _not_public_reason(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -
     return None if address.is_global else "non-public"
 
 
-def check_public_url(url: str, allowed_hosts: Iterable[str] = ()) -> None:
-    """Raise InputError unless `url` is http(s) to a public address or to an allowed host."""
+def check_public_url(url: str, allowed_hosts: Iterable[str] = (), *, setting: str = "discovery.allowed_hosts") -> None:
+    """Raise InputError unless `url` is http(s) to a public address or to an allowed host.
+
+    `setting` names the allow-list in the error, so the operator knows which one to edit.
+    """
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -82,5 +85,5 @@ def check_public_url(url: str, allowed_hosts: Iterable[str] = ()) -> None:
         if reason:
             raise InputError(
                 f"{url!r}: host {host} is a {reason} address ({address}); "
-                "add it to discovery.allowed_hosts to allow it"
+                f"add it to {setting} to allow it"
             )

@@ -65,7 +65,7 @@ BAD = [
     ("/huge/clip.mp4", "exceeds the size cap"),
     ("file:///etc/hosts", "scheme 'file' is not allowed"),
     ("http://10.1.2.3/clip.mp4", "private address"),
-    ("http://192.168.0.1/", "private address"),
+    ("http://192.168.0.1/", "add it to factory.allowed_hosts"),
 ]
 
 

@@ -28,6 +28,7 @@ from vvtv.netsafety import check_public_url
 
 DownloadProgress = Callable[[int, int | None], None]  # bytes done, total bytes when known
 # yt-dlp's messages for failures that another attempt would not change.
+ALLOW_LIST = "factory.allowed_hosts"  # named in the error when an address is refused
 HTML5_EXTRACTOR = "HTML5MediaEmbed"  # a page's own <video> elements
 PERMANENT_MARKERS = ("HTTP Error 4", "Unsupported URL", "No video formats found", "is not a valid URL")
 
@@ -69,7 +70,7 @@ class _GuardedYoutubeDL(yt_dlp.YoutubeDL):
     def urlopen(self, req):  # noqa: ANN001, ANN201 - yt-dlp's own signature
         url = req if isinstance(req, str) else req.url
         try:
-            check_public_url(url, self._allowed_hosts)
+            check_public_url(url, self._allowed_hosts, setting=ALLOW_LIST)
         except InputError as exc:
             raise _Abort(exc) from None
         return super().urlopen(req)
@@ -140,7 +141,7 @@ def download(
     InputError or RejectedError when the URL or the video cannot be had (no
     point retrying); ToolError for failures that may pass (a stall, a reset).
     """
-    check_public_url(url, limits.allowed_hosts)
+    check_public_url(url, limits.allowed_hosts, setting=ALLOW_LIST)
     partial = directory / "partial"
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)

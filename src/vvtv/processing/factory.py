@@ -39,7 +39,7 @@ from vvtv.netsafety import check_public_url
 from vvtv.processing import jobs
 from vvtv.processing.analysis import first_pass
 from vvtv.processing.assets import record_asset
-from vvtv.processing.download import DownloadLimits, download
+from vvtv.processing.download import ALLOW_LIST, DownloadLimits, download
 from vvtv.processing.ffmpeg import ProgressCallback
 from vvtv.processing.jobs import Lease, LeaseLost
 from vvtv.processing.loudness import Loudness, meter_filter, normalization, parse_meter
@@ -504,7 +504,7 @@ def run(rt: Runtime) -> None:
 
 def _operator_reference(target: str, settings: FactorySettings) -> str:
     if is_url(target):
-        check_public_url(target, settings.allowed_hosts)
+        check_public_url(target, settings.allowed_hosts, setting=ALLOW_LIST)
         return target
     path = Path(target).expanduser()
     if not path.is_file():
