@@ -39,7 +39,7 @@ from pathlib import Path
 
 from vvtv.clock import SystemClock
 from vvtv.config import Profile, load_settings
-from vvtv.processing.factory import process_now
+from vvtv.processing.manual import process_now
 from vvtv.processing.ffmpeg import run_ffmpeg
 from vvtv.processing.package import Source, package
 from vvtv.runtime import Runtime

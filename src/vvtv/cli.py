@@ -53,7 +53,7 @@ def cmd_demo_site(args: argparse.Namespace) -> None:
 def cmd_process(args: argparse.Namespace) -> None:
     from dataclasses import asdict
 
-    from vvtv.processing.factory import process_now
+    from vvtv.processing.manual import process_now
     from vvtv.processing.progressbar import ProgressBar
     from vvtv.runtime import Runtime
 

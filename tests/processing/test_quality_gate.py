@@ -17,7 +17,7 @@ import factory_media as media
 from factory_support import make_runtime
 from vvtv.config import Profile, Rendition
 from vvtv.errors import InputError
-from vvtv.processing.factory import process_now
+from vvtv.processing.manual import process_now
 from vvtv.processing.quality import read_vmaf
 from vvtv.storage.models import Asset, Event, Plan, PlanStatus
 

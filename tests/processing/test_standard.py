@@ -15,7 +15,7 @@ from sqlalchemy import select
 import factory_media as media
 from factory_support import FACTORY_PROFILE, make_runtime
 from factory_standard import active_picture, check_standard
-from vvtv.processing.factory import process_now
+from vvtv.processing.manual import process_now
 from vvtv.processing.package import MASTER_NAME, PLAYLIST_NAME, POSTER_NAME
 from vvtv.storage.models import Asset, AssetStatus, Event, Job, JobState, Plan, PlanStatus
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from vvtv.config import Settings
 from vvtv.demo.programmes import DemoProgramme, demo_durations, demo_programme
 from vvtv.errors import VVTVError
-from vvtv.processing.factory import process_now
+from vvtv.processing.manual import process_now
 from vvtv.processing.ffmpeg import run_ffmpeg
 from vvtv.runtime import Runtime
 from vvtv.storage.models import Plan, PlanStatus

@@ -23,10 +23,8 @@ import re
 import secrets
 import shutil
 import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -35,31 +33,23 @@ from sqlalchemy import select
 from vvtv.clock import US
 from vvtv.config import FactorySettings, Profile, Settings
 from vvtv.errors import ConfigError, InputError, RejectedError, VVTVError
-from vvtv.netsafety import check_public_url
 from vvtv.processing import jobs
 from vvtv.processing.analysis import first_pass
 from vvtv.processing.assets import record_asset
-from vvtv.processing.download import ALLOW_LIST, DownloadLimits, download
-from vvtv.processing.ffmpeg import ProgressCallback
+from vvtv.processing.download import DownloadLimits, download
+from vvtv.processing.jobrun import JobRun, ProgressListener, Stopped
 from vvtv.processing.jobs import Lease, LeaseLost
 from vvtv.processing.loudness import Loudness, meter_filter, normalization, parse_meter
-from vvtv.processing.package import MASTER_NAME, Checks, Packaged, Source, package
+from vvtv.processing.package import Checks, Packaged, Source, package
 from vvtv.processing.probe import Limits, MediaInfo, VideoInfo, admit, analyse
 from vvtv.runtime import Runtime
-from vvtv.storage.models import Asset, AssetKind, Plan, PlanStatus
+from vvtv.storage.models import Asset, AssetKind, Plan
 
 ROLE = "factory"
 OPERATOR = "operator"  # Plan.judge of a programme added by hand: its page_url may be a local file
-TICK_SECONDS = 1.0  # how often a running job's lease and progress are written
 HEARTBEAT_SECONDS = 5.0
 # An output whose picture is this much shorter than the source's means the source is damaged.
 MIN_OUTPUT_SHARE = 0.9
-
-ProgressListener = Callable[[str, float], None]  # step name, fraction of that step done
-
-
-class Stopped(Exception):
-    """The worker was asked to stop: the job goes back to the queue untouched."""
 
 
 @dataclass(kw_only=True)
@@ -67,19 +57,6 @@ class Outcome:
     asset_id: int | None = None
     error: str = ""
     final: bool = False  # the plan failed for good (no retry coming)
-
-
-@dataclass(kw_only=True)
-class Made:
-    """What `vvtv process` reports."""
-
-    asset_id: int
-    title: str
-    master_playlist: Path
-    duration_s: float
-    vmaf: float | None
-    loudness_lufs: float | None
-    true_peak_dbtp: float | None
 
 
 def worker_id() -> str:
@@ -100,92 +77,6 @@ def workspace(settings: Settings, lease: Lease) -> Path:
 
 def asset_dir_prefix(plan_id: int) -> str:
     return f"{plan_id:06d}-"
-
-
-class JobRun:
-    """One attempt at one job: its lease kept alive, its progress written, its cancellation checked.
-
-    A thread renews the lease every second with the current step and progress;
-    the work itself calls check() (through its progress callbacks), which raises
-    Stopped or LeaseLost so that ffmpeg or yt-dlp is stopped at once.
-    """
-
-    def __init__(self, rt: Runtime, lease: Lease, *, listener: ProgressListener | None, on_tick: Callable[[], None]):
-        self.rt = rt
-        self.lease = lease
-        self.step_name = "claimed"
-        self.fraction = 0.0
-        self._listener = listener
-        self._on_tick = on_tick
-        self._lost = threading.Event()
-        self._finished = threading.Event()
-        self._keeper = threading.Thread(target=self._keep, name=f"lease-{lease.job_id}", daemon=True)
-
-    def __enter__(self) -> "JobRun":
-        self._keeper.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._finished.set()
-        self._keeper.join()
-
-    def _keep(self) -> None:
-        settings = self.rt.settings.factory
-        interval = min(TICK_SECONDS, settings.lease_seconds / 3)
-        while not self._finished.wait(interval):
-            try:
-                kept = jobs.renew(self.rt.db, self.rt.clock, self.lease, lease_seconds=settings.lease_seconds,
-                                  step=self.step_name, progress=round(self.fraction, 4))  # fmt: skip
-                self._on_tick()
-            except Exception:  # noqa: BLE001 - a busy database: try again next tick, the lease has slack
-                continue
-            if not kept:
-                self._lost.set()
-                return
-
-    def check(self) -> None:
-        if self.rt.stop.is_set():
-            raise Stopped()
-        if self._lost.is_set():
-            raise LeaseLost(f"job {self.lease.job_id} was taken over by another worker")
-
-    def progress(self, fraction: float) -> None:
-        """Called from ffmpeg's and yt-dlp's progress reports: the place to stop them."""
-        self.check()
-        self._show(fraction)
-
-    def _show(self, fraction: float) -> None:
-        self.fraction = min(max(fraction, 0.0), 1.0)
-        if self._listener:
-            self._listener(self.step_name, self.fraction)
-
-    def media_progress(self, total_s: float | None) -> ProgressCallback:
-        return lambda done_s: self.progress(done_s / total_s if total_s else 0.0)
-
-    def download_progress(self, done: int, total: int | None) -> None:
-        self.progress(done / total if total else 0.0)
-
-    @contextmanager
-    def step(self, name: str) -> Iterator[None]:
-        """Run one step, recording its outcome and how long it took."""
-        self.check()
-        self.step_name = name
-        self._show(0.0)
-        started = time.monotonic()
-        try:
-            yield
-        except BaseException as exc:
-            self._record(name, "failed", started, error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-            raise
-        self._record(name, "ok", started)
-        self._show(1.0)
-
-    def _record(self, step: str, outcome: str, started: float, **data: object) -> None:
-        self.rt.record_event(
-            "factory.step", f"job {self.lease.job_id} attempt {self.lease.attempt}: {step} {outcome}",
-            job=self.lease.job_id, plan=self.lease.plan_id, attempt=self.lease.attempt, step=step,
-            outcome=outcome, seconds=round(time.monotonic() - started, 3), **data,
-        )  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- the steps
@@ -497,58 +388,3 @@ def run(rt: Runtime) -> None:
             rt.stop.wait(factory.poll_seconds)
             continue
         run_job(rt, lease, on_tick=lambda: beat(state="working", job=lease.job_id))
-
-
-# ----------------------------------------------------------------------------- the operator's path
-
-
-def _operator_reference(target: str, settings: FactorySettings) -> str:
-    if is_url(target):
-        check_public_url(target, settings.allowed_hosts, setting=ALLOW_LIST)
-        return target
-    path = Path(target).expanduser()
-    if not path.is_file():
-        raise InputError(f"{target}: no such file")
-    return str(path.resolve())
-
-
-def _operator_plan(rt: Runtime, reference: str, *, channel: str, title: str) -> int:
-    """The plan for a programme added by hand: new, or an earlier one for the same source reopened."""
-    now = rt.clock.now_us()
-    with rt.db.session() as session:
-        plan = session.scalars(select(Plan).where(Plan.page_url == reference)).one_or_none()
-        if plan is not None and plan.status == PlanStatus.DONE:
-            asset = session.scalars(select(Asset).where(Asset.plan_id == plan.id)).first()
-            raise InputError(f"{reference} was already made into asset {asset.id if asset else '?'}")
-        if plan is None:
-            plan = Plan(page_url=reference, channel=channel, created_at_us=now, status=PlanStatus.APPROVED)
-            session.add(plan)
-        plan.channel, plan.judge, plan.status, plan.reason = channel, OPERATOR, PlanStatus.APPROVED, ""
-        plan.updated_at_us = now
-        if title:
-            plan.title = title
-        session.flush()
-        return plan.id
-
-
-def process_now(
-    rt: Runtime, target: str, *, channel: str | None = None, title: str = "", listener: ProgressListener | None = None
-) -> Made:
-    """`vvtv process`: make one programme from a local file or a URL, in the foreground."""
-    settings = rt.settings
-    channel_name = settings.channel(channel or settings.origin.default_channel).name
-    reference = _operator_reference(target, settings.factory)
-    plan_id = _operator_plan(rt, reference, channel=channel_name, title=title)
-    lease = jobs.start_now(rt.db, rt.clock, plan_id, owner=worker_id(), lease_seconds=settings.factory.lease_seconds,
-                           max_attempts=settings.factory.max_attempts)  # fmt: skip
-    outcome = run_job(rt, lease, listener=listener, retry=False)
-    if outcome.asset_id is None:
-        raise InputError(f"{target}: not made into an asset: {outcome.error}")
-    with rt.db.session() as session:
-        asset = session.get(Asset, outcome.asset_id)
-        assert asset is not None
-        return Made(
-            asset_id=asset.id, title=asset.title, master_playlist=settings.media_dir / asset.path / MASTER_NAME,
-            duration_s=asset.duration_us / US, vmaf=asset.vmaf, loudness_lufs=asset.loudness_lufs,
-            true_peak_dbtp=asset.true_peak_dbtp,
-        )  # fmt: skip

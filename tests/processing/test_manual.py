@@ -15,7 +15,8 @@ from sqlalchemy import select
 import factory_media as media
 from factory_support import make_runtime, write_config
 from vvtv.errors import InputError
-from vvtv.processing.factory import OPERATOR, process_now
+from vvtv.processing.factory import OPERATOR
+from vvtv.processing.manual import process_now
 from vvtv.storage.models import Asset, Plan, PlanStatus
 
 
