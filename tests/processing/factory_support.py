@@ -54,7 +54,9 @@ FACTORY_TEST_SETTINGS = {
 }
 
 
-def write_config(path: Path, data_dir: Path, profile: Profile = FACTORY_PROFILE, **factory_values: object) -> Path:
+def write_config(
+    path: Path, data_dir: Path, profile: Profile = FACTORY_PROFILE, **factory_values: object
+) -> Path:
     """A vvtv.toml for the real commands: one channel on `profile`, the test factory settings."""
     rungs = ", ".join(
         f'{{name = "{r.name}", width = {r.width}, height = {r.height}, video_kbps = {r.video_kbps}, '

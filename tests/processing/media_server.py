@@ -1,7 +1,8 @@
 """A media website for the Factory's tests: `python media_server.py FOLDER` prints its URL.
 
 Besides the files in FOLDER it answers /stall/<name> (headers and a few bytes,
-then silence) and /huge/<name> (announces and streams 50 MB of zeros).
+then silence), /huge/<name> (announces and streams 50 MB of zeros) and
+/redirect/<host>/<path> (a 302 to <path> on <host>, same port).
 """
 
 from __future__ import annotations
@@ -24,6 +25,12 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             self.wfile.write(b"\0" * 1000)
             self.wfile.flush()
             time.sleep(600)
+            return
+        if self.path.startswith("/redirect/"):  # /redirect/<host>/<path>: to this port on another host
+            host, _, rest = self.path.removeprefix("/redirect/").partition("/")
+            self.send_response(302)
+            self.send_header("Location", f"http://{host}:{self.server.server_address[1]}/{rest}")
+            self.end_headers()
             return
         if self.path.startswith("/huge/"):
             self._headers(HUGE_BYTES)

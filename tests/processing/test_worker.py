@@ -109,3 +109,4 @@ def test_no_job_starts_while_the_disk_is_short_of_space(make_runtime, media_serv
     job = job_for(rt, plan_id)
     assert (job.state, job.attempts) == (JobState.QUEUED, 0), "enqueued, but not started"
     assert event_kinds(rt).count("factory.disk-low") == 1, "reported once, not on every poll"
+

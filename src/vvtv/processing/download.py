@@ -61,19 +61,32 @@ class _Abort(Exception):
 
 
 class _GuardedYoutubeDL(yt_dlp.YoutubeDL):
-    """A YoutubeDL that checks the address of every request before it is sent."""
+    """A YoutubeDL that checks the address of every request before it is sent.
+
+    Redirects are followed inside yt-dlp's HTTP handlers, out of reach of this check;
+    so the final address of every response is checked too, and a response that
+    ended on a private address is dropped unread.
+    """
 
     def __init__(self, params: dict, allowed_hosts: Collection[str]) -> None:
         super().__init__(params)
         self._allowed_hosts = allowed_hosts
 
-    def urlopen(self, req):  # noqa: ANN001, ANN201 - yt-dlp's own signature
-        url = req if isinstance(req, str) else req.url
+    def _check(self, url: str) -> None:
         try:
             check_public_url(url, self._allowed_hosts, setting=ALLOW_LIST)
         except InputError as exc:
             raise _Abort(exc) from None
-        return super().urlopen(req)
+
+    def urlopen(self, req):  # noqa: ANN001, ANN201 - yt-dlp's own signature
+        self._check(req if isinstance(req, str) else req.url)
+        response = super().urlopen(req)
+        try:
+            self._check(response.url)
+        except _Abort:
+            response.close()
+            raise
+        return response
 
 
 class _Logger:
