@@ -64,7 +64,8 @@ def write_config(
         for r in profile.renditions
     )
     lines = [f'data_dir = "{data_dir}"', "[profiles.factory]", f'x264_preset = "{profile.x264_preset}"',
-             f"renditions = [{rungs}]", "[[channels]]", 'name = "main"', 'profile = "factory"', "[factory]"]  # fmt: skip
+             f"renditions = [{rungs}]", "[[channels]]", 'name = "main"', 'profile = "factory"',
+             "[factory]"]  # fmt: skip
     lines += [f"{key} = {json.dumps(value)}" for key, value in {**FACTORY_TEST_SETTINGS, **factory_values}.items()]
     path.write_text("\n".join(lines) + "\n")
     return path
