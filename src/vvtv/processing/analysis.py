@@ -34,6 +34,7 @@ def first_pass(
     *,
     on_progress: ProgressCallback | None = None,
     timeout: float = 3600,
+    stall_seconds: float | None = None,
 ) -> FirstPass:
     """Measure the loudness and check that the picture decodes; RejectedError when it does not."""
     args = ["-i", path]
@@ -42,7 +43,7 @@ def first_pass(
         args += ["-map", info.audio.stream, "-af", f"{STEREO},{meter_filter()}", "-f", "null", "-"]
     args += ["-map", video.stream, "-frames:v", str(TRIAL_FRAMES), "-f", "null", "-"]
     try:
-        report = run_ffmpeg_report(args, timeout=timeout, on_progress=on_progress)
+        report = run_ffmpeg_report(args, timeout=timeout, on_progress=on_progress, stall_seconds=stall_seconds)
     except ToolError as exc:
         if not exc.stderr:
             raise  # ffmpeg did not run at all: the machine's problem, not the file's

@@ -50,6 +50,8 @@ OPERATOR = "operator"  # Plan.judge of a programme added by hand: its page_url m
 HEARTBEAT_SECONDS = 5.0
 # An output whose picture is this much shorter than the source's means the source is damaged.
 MIN_OUTPUT_SHARE = 0.9
+# An ffmpeg run whose media time stands still this long is stuck: stopped, and the job retried.
+STALL_SECONDS = 300
 
 
 @dataclass(kw_only=True)
@@ -154,7 +156,7 @@ def _encode(
                     loudness_meter=meter_filter() if info.audio else None)  # fmt: skip
     poster_at = min((info.duration_s or 0) / 4, 60.0)
     return package(source, profile, directory / "asset", preset=preset, poster_at_s=poster_at, checks=checks,
-                   on_progress=run.media_progress(info.duration_s))  # fmt: skip
+                   on_progress=run.media_progress(info.duration_s), stall_seconds=STALL_SECONDS)  # fmt: skip
 
 
 def _output_duration_check(packaged: Packaged, info: MediaInfo, video: VideoInfo) -> None:
@@ -252,7 +254,8 @@ def make_asset(rt: Runtime, run: JobRun) -> int:
     with run.step("analyse"):
         info = analyse(str(source_path))
         video = admit(info, _limits(factory))
-        measured = first_pass(str(source_path), info, video, on_progress=run.media_progress(info.duration_s)).loudness
+        measured = first_pass(str(source_path), info, video, on_progress=run.media_progress(info.duration_s),
+                              stall_seconds=STALL_SECONDS).loudness  # fmt: skip
     _record_analysis(rt, run.lease, info, video, measured)
     with run.step("encode"):
         packaged = _encode(source_path, info, video, measured, profile, directory, settings, run)

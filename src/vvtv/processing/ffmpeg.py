@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -54,9 +55,11 @@ def run_ffmpeg(
     timeout: float = 3600,
     on_progress: ProgressCallback | None = None,
     cwd: str | None = None,
+    stall_seconds: float | None = None,
 ) -> str:
     """Run ffmpeg with `args`; return its stderr. Progress is read from `-progress pipe:1`."""
-    return run_ffmpeg_report(args, timeout=timeout, on_progress=on_progress, cwd=cwd).stderr
+    report = run_ffmpeg_report(args, timeout=timeout, on_progress=on_progress, cwd=cwd, stall_seconds=stall_seconds)
+    return report.stderr
 
 
 def run_ffmpeg_report(
@@ -65,10 +68,14 @@ def run_ffmpeg_report(
     timeout: float = 3600,
     on_progress: ProgressCallback | None = None,
     cwd: str | None = None,
+    stall_seconds: float | None = None,
 ) -> FFmpegReport:
     """Run ffmpeg with `args`; return its stderr and final progress. ToolError on failure.
 
     `on_progress` may raise (to cancel): ffmpeg is killed and the exception propagates.
+    With `stall_seconds`, ffmpeg is killed when its media time has not moved for that
+    long: it keeps reporting while stuck (on a dead input, say), so a stall shows long
+    before `timeout`.
     """
     command = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-y", "-progress", "pipe:1", "-nostats", *args]
     stderr_lines: list[str] = []
@@ -91,14 +98,20 @@ def run_ffmpeg_report(
     timer = threading.Timer(timeout, process.kill)
     timer.start()
     frames, out_time_us = 0, 0
+    moved_at = time.monotonic()
     try:
         for line in process.stdout:
+            if stall_seconds is not None and time.monotonic() - moved_at > stall_seconds:
+                raise ToolError(f"ffmpeg stalled: no progress for {stall_seconds:g} s", command=command,
+                                stderr="".join(stderr_lines))  # fmt: skip
             key, _, value = line.strip().partition("=")
             if not value.isdigit():
                 continue  # "N/A" before the first frame
             if key == "frame":
                 frames = int(value)
             elif key == "out_time_us":
+                if int(value) > out_time_us:
+                    moved_at = time.monotonic()
                 out_time_us = int(value)
                 if on_progress:
                     on_progress(out_time_us / 1_000_000)

@@ -281,6 +281,7 @@ def package(
     preset: str | None = None,
     poster_at_s: float | None = None,
     checks: Checks | None = None,
+    stall_seconds: float | None = None,
 ) -> Packaged:
     """Encode `source` into `destination` (which must not exist yet); all or nothing.
 
@@ -288,7 +289,8 @@ def package(
     so a crash never leaves a half-made asset where the Broadcaster looks.
     `preset` overrides the profile's x264 preset (the Factory's higher-quality
     retry); `poster_at_s` also writes poster.jpg from the top rendition at that
-    time; `checks` scores the output as it is made.
+    time; `checks` scores the output as it is made; `stall_seconds` stops an
+    encode whose media time stands still that long.
     """
     if destination.exists():
         raise FileExistsError(destination)
@@ -298,7 +300,7 @@ def package(
         (work / r.name).mkdir(parents=True)
     try:
         args = encode_args(source, profile, work, preset=preset, poster_at_s=poster_at_s, checks=checks)
-        log = run_ffmpeg(args, timeout=timeout, on_progress=on_progress)
+        log = run_ffmpeg(args, timeout=timeout, on_progress=on_progress, stall_seconds=stall_seconds)
         durations = aligned_segment_durations(work, profile)
         renditions = [_describe(work, r) for r in profile.renditions]
         vmaf = {r.name: read_vmaf(vmaf_log(checks, r)) for r in profile.renditions} if checks else {}
