@@ -8,6 +8,7 @@ A bad value fails at start with a ConfigError naming the key and what is allowed
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
 from pathlib import Path
@@ -85,11 +86,59 @@ DEMO_PROFILE = Profile(
 )
 
 
+class ComplianceSettings(BaseModel):
+    """Who may watch a channel: an age gate in front of its playlists and segments (origin/gate.py)."""
+
+    # 0: no gate. Otherwise a viewer proves this age before the origin hands out a viewing token.
+    min_age: int = Field(default=0, ge=0, le=25)
+    # birthdate: the gate asks for a date of birth; confirm: the viewer confirms being old enough.
+    gate: Literal["birthdate", "confirm"] = "birthdate"
+
+
+class GeoSettings(BaseModel):
+    """Where a channel may be watched (origin/geo.py): an allow- or block-list of ISO 3166-1 alpha-2 codes."""
+
+    mode: Literal["off", "allow", "block"] = "off"
+    countries: list[str] = Field(default_factory=list)
+
+    @field_validator("countries")
+    @classmethod
+    def _codes(cls, value: list[str]) -> list[str]:
+        codes = [code.upper() for code in value]
+        bad = [code for code in codes if len(code) != 2 or not code.isascii() or not code.isalpha()]
+        if bad:
+            raise ValueError(f"country codes are two letters (ISO 3166-1 alpha-2), got {bad}")
+        return codes
+
+    @model_validator(mode="after")
+    def _listed(self) -> "GeoSettings":
+        if self.mode != "off" and not self.countries:
+            raise ValueError(f"mode {self.mode!r} needs at least one country code in countries")
+        return self
+
+
+class AdSettings(BaseModel):
+    """Ad breaks at programme boundaries (broadcast/adbreaks.py) and what they are estimated to earn."""
+
+    # A break is due at the first programme boundary this long after the previous break; 0: no breaks.
+    every_minutes: float = Field(default=0, ge=0, le=24 * 60)
+    break_seconds: int = Field(default=30, ge=4, le=600)
+    # Estimated revenue per thousand ad impressions, in `currency`.
+    cpm: float = Field(default=0, ge=0, le=10_000)
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+
+
 class ChannelSettings(BaseModel):
     name: str = Field(pattern=CHANNEL_NAME_PATTERN)
     title: str = "VVTV"
     profile: str = "broadcast"
     brief: str = "Creative Commons music, nature, science and art videos that suit a calm, curious 24/7 channel."
+    # For IPTV apps (/channels.m3u): the logo (an absolute URL, or a path on the origin) and the group.
+    logo: str = "/static/logo.png"
+    group: str = "VVTV"
+    compliance: ComplianceSettings = ComplianceSettings()
+    geo: GeoSettings = GeoSettings()
+    ads: AdSettings = AdSettings()
 
 
 class StorageSettings(BaseModel):
@@ -143,6 +192,27 @@ class OriginSettings(BaseModel):
     stale_segments: float = Field(default=2.0, gt=0, le=100)
     # How many upcoming entries the guide API lists after the one on air.
     guide_next: int = Field(default=3, ge=1, le=50)
+    # Signs viewing tokens of gated channels (HMAC-SHA256). Empty: a random key made once in
+    # data_dir/run/token.key; set it when origins on several machines serve the same channels.
+    token_secret: str = ""
+    # A token's life; the player's token cookie is renewed with every playlist it loads.
+    token_seconds: int = Field(default=900, ge=30, le=86_400)
+    # A MaxMind-format country database (GeoLite2-Country.mmdb, GeoIP2-Country.mmdb); needed by geo rules.
+    geoip_database: Path | None = None
+    # Peers (addresses or networks) whose X-Forwarded-For is believed: your reverse proxy or CDN.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    # Base URL written into /channels.m3u and /epg.xml; empty: the URL the request came in on.
+    public_url: str = Field(default="", pattern=r"^(https?://[^\s/]+(/[^\s]*)?)?$")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network") from None
+        return value
 
 
 class DemoSettings(BaseModel):
@@ -341,6 +411,9 @@ class Settings(BaseSettings):
                 )
         if self.origin.default_channel not in names:
             raise ValueError(f"origin.default_channel: {self.origin.default_channel!r} is not one of {names}")
+        geo = [c.name for c in self.channels if c.geo.mode != "off"]
+        if geo and self.origin.geoip_database is None:
+            raise ValueError(f"channels {geo} have geo rules: origin.geoip_database must name a MaxMind .mmdb file")
         return self
 
     @classmethod

@@ -13,6 +13,7 @@ one carries on at once.
     /static/...                    the player's script, styles and hls.js
     /healthz                       200 when every channel moves, 503 when one is stale
     /api/channels/NAME/guide       what is on now and next
+    /channels.m3u, /epg.xml        the channel list and the XMLTV guide for IPTV apps (iptv.py)
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from starlette.routing import Route
 
 from vvtv.clock import US
 from vvtv.errors import ConfigError, VVTVError
+from vvtv.origin import iptv
 from vvtv.origin.guide import read_guide
 from vvtv.origin.health import check_health
 from vvtv.origin.page import CONTENT_SECURITY_POLICY, HLS_LIBRARY, STATIC_DIR, PlayerPage
@@ -152,6 +154,7 @@ def create_app(rt: Runtime) -> Starlette:
             Route("/static/{path:path}", static_file),
             Route("/healthz", healthz),
             Route("/api/channels/{name}/guide", guide),
+            *iptv.routes(rt),
         ]
     )
 
