@@ -15,6 +15,25 @@ from vvtv.errors import VVTVError
 SUPERVISED_ENV = "VVTV_SUPERVISED"
 
 
+class CommandParser(argparse.ArgumentParser):
+    """A parser where every command takes --json, before or after its name (`vvtvctl status --json`).
+
+    Subcommand parsers are made with the parent's class (argparse's default parser_class), so a
+    command added later gets --json without asking for it. The top-level parser sets the default
+    (`set_defaults(json=False)`); below it the default is SUPPRESS, so a subcommand that was not
+    given --json leaves the value given before its name alone.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        super().add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
+
+    def add_argument(self, *args, **kwargs) -> argparse.Action:  # noqa: ANN002, ANN003
+        if "--json" in args:  # a command that declares --json itself gets the shared one
+            return self._option_string_actions["--json"]
+        return super().add_argument(*args, **kwargs)
+
+
 def cmd_up(args: argparse.Namespace) -> None:
     from vvtv.runtime import Runtime
     from vvtv.supervisor import up
@@ -81,7 +100,8 @@ def _print_tree(data: dict, prefix: str = "") -> None:
 def build_parser() -> argparse.ArgumentParser:
     from vvtv.roles import ROLES
 
-    parser = argparse.ArgumentParser(prog="vvtv", description="VVTV: an autonomous 24/7 television channel.")
+    parser = CommandParser(prog="vvtv", description="VVTV: an autonomous 24/7 television channel.")
+    parser.set_defaults(json=False)
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                         help="override a setting (highest priority); repeatable")  # fmt: skip
     commands = parser.add_subparsers(dest="command", required=True)
@@ -102,12 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
     process.add_argument("target", metavar="PATH_OR_URL")
     process.add_argument("--channel", help="the channel whose profile to use (default: origin.default_channel)")
     process.add_argument("--title", default="", help="the programme's title (default: the file's or page's)")
-    process.add_argument("--json", action="store_true", help="print the new asset as JSON")
     process.set_defaults(func=cmd_process)
 
     config = commands.add_parser("config", help="settings").add_subparsers(dest="config_command", required=True)
     show = config.add_parser("show", help="print the effective settings")
-    show.add_argument("--json", action="store_true")
     show.set_defaults(func=cmd_config_show)
     return parser
 

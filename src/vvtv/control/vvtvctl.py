@@ -223,9 +223,11 @@ def discover(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vvtvctl", description="Inspect and control VVTV.")
+    from vvtv.cli import CommandParser
+
+    parser = CommandParser(prog="vvtvctl", description="Inspect and control VVTV.")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
-    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.set_defaults(json=False)
     commands = parser.add_subparsers(dest="command", required=True)
 
     commands.add_parser("status", help="roles, channels, counts, recent events").set_defaults(
@@ -253,7 +255,6 @@ def build_parser() -> argparse.ArgumentParser:
     find.add_argument("--max-plans", type=int, help="stop after this many kept plans (default: discovery.max_plans)")
     find.add_argument("--site", help="a site profile name or a start URL (default: discovery.start_sites)")
     find.add_argument("--channel", help="whose brief to judge by (default: origin.default_channel)")
-    find.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
     find.set_defaults(func=discover)
     return parser
 
