@@ -35,6 +35,7 @@ from vvtv.discovery.human import Human
 from vvtv.discovery.metadata import COLLECT_SCRIPT, PageMetadata, RawPage, parse_metadata
 from vvtv.discovery.politeness import Politeness
 from vvtv.discovery.schedule import DiscoverySchedule, buffer_ahead_us
+from vvtv.discovery.status import CuratorStatus
 from vvtv.errors import ConfigError, VVTVError
 from vvtv.llm.breaker import BreakerState
 from vvtv.llm.fallback import OPEN_LICENCE, DeterministicJudge
@@ -135,11 +136,21 @@ class Curator:
         self._rng = random.Random(self.settings.seed)
         self._politeness = self._new_politeness()
         self.on_progress: Callable[[], None] = lambda: None  # called after every link (the role heartbeats)
+        self._session: BrowserSession | None = None  # the browser of the discovery under way
+        self.paused = False
 
     def _new_politeness(self) -> Politeness:
         return Politeness(
             clock=self.rt.clock, allowed_hosts=self.settings.allowed_hosts,
             min_interval_seconds=self.settings.min_interval_seconds, page_budget=self.settings.page_budget,
+        )  # fmt: skip
+
+    def status(self) -> CuratorStatus:
+        session = self._session
+        return CuratorStatus(
+            browser_memory_bytes=session.memory_bytes() if session is not None and session.alive() else None,
+            llm_requests=self.judge.llm_requests, llm_failures=self.judge.llm_failures,
+            breaker=self.judge.breaker.state.value, paused=self.paused,
         )  # fmt: skip
 
     def _breaker_changed(self, state: BreakerState, why: str) -> None:
@@ -171,6 +182,7 @@ class Curator:
         self._politeness = self._new_politeness()  # budgets and robots.txt are read afresh each time
         session = browser or self.browser()
         session.policy = self._refusal  # a session lent by the caller follows this Curator's manners too
+        self._session = session
         if browser is None:
             await session.start()
         try:
@@ -180,6 +192,7 @@ class Curator:
                 await self._site(session, profile, query, report)
         finally:
             report.browser_restarts = list(session.restarts)
+            self._session = None
             if browser is None:
                 await session.close()
         report.finished_at_us = self.rt.clock.now_us()
@@ -392,7 +405,8 @@ def run(rt: Runtime) -> None:
     curator = Curator(rt)
     buffer_us = 0
     # Heartbeats go on during a discovery (which takes minutes), with the buffer last measured.
-    curator.on_progress = lambda: rt.heartbeat("curator", started, buffer_us=buffer_us, discovering=True)
+    curator.on_progress = lambda: rt.heartbeat("curator", started, buffer_us=buffer_us, discovering=True,
+                                               **curator.status().as_heartbeat())  # fmt: skip
     plan = DiscoverySchedule.from_settings(rt.settings)
     queries = rt.settings.discovery.queries
     runs = 0
@@ -401,7 +415,8 @@ def run(rt: Runtime) -> None:
             now = rt.clock.now_us()
             with rt.db.session() as session:
                 buffer_us = buffer_ahead_us(session, rt.settings, curator.channel.name, now)
-            rt.heartbeat("curator", started, buffer_us=buffer_us, last_discovery_us=plan.last_run_us)
+            rt.heartbeat("curator", started, buffer_us=buffer_us, last_discovery_us=plan.last_run_us,
+                         **curator.status().as_heartbeat())  # fmt: skip
             why = plan.due(now, buffer_us)
             if why:
                 plan.last_run_us = now

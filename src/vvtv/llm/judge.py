@@ -90,6 +90,9 @@ class Judge:
             cooldown_seconds=settings.breaker_cooldown_seconds,
             on_change=on_breaker_change,
         )
+        # Since this judge was made: the Curator reports them in its heartbeat (/metrics).
+        self.llm_requests = 0
+        self.llm_failures = 0
 
     def judge(self, facts: VideoFacts, brief: str) -> Judgement:
         if self.client is None:
@@ -97,9 +100,11 @@ class Judge:
         if not self.breaker.allow():
             return self.fallback.judge(facts, brief, why=f"LLM circuit breaker {self.breaker.describe()}")
         probing = self.breaker.state is BreakerState.HALF_OPEN
+        self.llm_requests += 1
         try:
             answer = ask_llm(self.client, facts, brief)
         except LLMError as exc:
+            self.llm_failures += 1
             self.breaker.record_failure(str(exc))
             return self.fallback.judge(facts, brief, why=f"LLM call failed: {exc}")
         self.breaker.record_success()

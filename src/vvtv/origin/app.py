@@ -14,6 +14,7 @@ one carries on at once.
     /healthz                       200 when every channel moves, 503 when one is stale
     /api/channels/NAME/guide       what is on now and next
     /channels.m3u, /epg.xml        the channel list and the XMLTV guide for IPTV apps (iptv.py)
+    /metrics                       the channel in Prometheus text format (origin/metrics.py)
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from collections.abc import Iterator
 from dataclasses import asdict
 
 import uvicorn
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -37,6 +40,7 @@ from vvtv.errors import ConfigError, VVTVError
 from vvtv.origin import iptv
 from vvtv.origin.guide import read_guide
 from vvtv.origin.health import check_health
+from vvtv.origin.metrics import RequestCounter, origin_registry
 from vvtv.origin.page import CONTENT_SECURITY_POLICY, HLS_LIBRARY, STATIC_DIR, PlayerPage
 from vvtv.origin.paths import PLAYLIST_SUFFIX, NotServed, ServedTree, content_type, media_tree
 from vvtv.runtime import Runtime
@@ -144,7 +148,14 @@ def create_app(rt: Runtime) -> Starlette:
             )
         return JSONResponse(asdict(result), headers={"Cache-Control": "public, max-age=2"})
 
+    registry, requests = origin_registry(rt)
+
+    def metrics(_request: Request) -> Response:
+        # A sync endpoint runs in a worker thread: the collector's database reads never block serving.
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": NO_STORE})
+
     return Starlette(
+        middleware=[Middleware(RequestCounter, counter=requests)],
         routes=[
             Route("/", player_page),
             Route("/channels/{name}/", player_page),
@@ -155,7 +166,8 @@ def create_app(rt: Runtime) -> Starlette:
             Route("/healthz", healthz),
             Route("/api/channels/{name}/guide", guide),
             *iptv.routes(rt),
-        ]
+            Route("/metrics", metrics),
+        ],
     )
 
 
