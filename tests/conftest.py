@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from pgserver import PostgresCluster, start_cluster
 from vvtv.clock import FakeClock
 from vvtv.config import ChannelSettings, Profile, Rendition, Settings, load_settings
 from vvtv.demo.programmes import demo_programme
@@ -30,6 +31,22 @@ def tiny_settings(data_dir: Path, **values) -> Settings:  # noqa: ANN003
     values.setdefault("channels", [ChannelSettings(name="main", profile="tiny")])
     values.setdefault("broadcaster", {"slate_seconds": 8})
     return load_settings(data_dir=data_dir, **values)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> PostgresCluster:
+    """One real PostgreSQL for the whole run, started on first use, stopped by PID at the end."""
+    cluster = start_cluster()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database of each kind in turn: the storage, lease and restart tests run on both."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'vvtv.db'}"
+    return request.getfixturevalue("postgres").new_database()
 
 
 @pytest.fixture

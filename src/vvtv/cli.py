@@ -38,7 +38,11 @@ def cmd_up(args: argparse.Namespace) -> None:
     from vvtv.runtime import Runtime
     from vvtv.supervisor import up
 
-    up(Runtime.open(load_settings(args.set), migrate=False), args.set)
+    overrides = list(args.set)
+    if args.roles is not None:
+        roles = [r.strip() for r in args.roles.split(",") if r.strip()]
+        overrides.append(f"supervisor.roles={json.dumps(roles)}")  # the roles run with it see the same list
+    up(Runtime.open(load_settings(overrides), migrate=False), overrides)
 
 
 def cmd_run(args: argparse.Namespace) -> None:
@@ -107,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     up = commands.add_parser("up", help="run every role under a supervisor that restarts them")
+    up.add_argument("--roles", metavar="ROLE,...", help="run only these roles on this machine, e.g. factory or "
+                    "broadcaster,origin (default: supervisor.roles)")  # fmt: skip
     up.set_defaults(func=cmd_up)
 
     run = commands.add_parser("run", help="run one role in the foreground")

@@ -142,8 +142,16 @@ class ChannelSettings(BaseModel):
 
 
 class StorageSettings(BaseModel):
-    # Empty means SQLite in the data directory. Any SQLAlchemy URL works (PostgreSQL later).
+    # Empty means SQLite in the data directory; postgresql://user:password@host/db for several machines.
     url: str = ""
+    # Empty: media stays in the data directory, served by the origin. "s3://bucket/prefix": finished assets
+    # are also uploaded there (storage/objects.py) and the live playlists point viewers at media_public_url.
+    media_url: str = Field(default="", pattern=r"^(s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/\S*)?)?$")
+    # An S3-compatible server (MinIO, ...); empty: AWS S3 in media_region.
+    media_endpoint_url: str = Field(default="", pattern=r"^(https?://\S+)?$")
+    media_region: str = Field(default="us-east-1", pattern=r"^[a-z0-9-]+$")
+    # Where viewers fetch the published media, e.g. a CloudFront URL; empty: the bucket's own URL.
+    media_public_url: str = Field(default="", pattern=r"^(https?://\S+)?$")
 
 
 class ToolSettings(BaseModel):

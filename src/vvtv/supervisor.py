@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from vvtv.broadcast import schedule
 from vvtv.broadcast.slate import ensure_slates
@@ -45,7 +46,9 @@ class Child:
 class Supervisor:
     def __init__(self, rt: Runtime, overrides: list[str]) -> None:
         roles = list(rt.settings.supervisor.roles)
-        if rt.settings.broadcaster.rtmp_url and "restream" not in roles:
+        if not roles:
+            raise ConfigError(f"supervisor.roles: no role to run; roles are {sorted(ROLES)}")
+        if rt.settings.broadcaster.rtmp_url and "broadcaster" in roles and "restream" not in roles:
             roles.append("restream")
         unknown = [r for r in roles if r not in ROLES]
         if unknown:
@@ -130,10 +133,15 @@ class Supervisor:
 
 
 def prepare(rt: Runtime) -> None:
-    """What must exist before the roles start: the channels and their slates."""
-    with rt.db.session() as session:
-        schedule.ensure_channels(session, rt.settings, rt.clock.now_us())
-    ensure_slates(rt)
+    """What must exist before the roles start: the channels, and their slates where the timeline is made."""
+    try:
+        with rt.db.session() as session:
+            schedule.ensure_channels(session, rt.settings, rt.clock.now_us())
+    except IntegrityError:  # another machine's `vvtv up` added them at the same moment
+        with rt.db.session() as session:
+            schedule.ensure_channels(session, rt.settings, rt.clock.now_us())
+    if {"programmer", "broadcaster"} & set(rt.settings.supervisor.roles):
+        ensure_slates(rt)
 
 
 def up(rt: Runtime, overrides: list[str]) -> None:

@@ -1,10 +1,9 @@
-"""The job queue: idempotent enqueueing, exclusive claims across processes, leases, retries."""
+"""The job queue on SQLite and PostgreSQL: idempotent enqueueing, exclusive claims across processes, leases, retries."""
 
 from __future__ import annotations
 
 import multiprocessing
 import time
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -19,8 +18,9 @@ JOBS = 120
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Database:
-    database = Database(f"sqlite:///{tmp_path / 'vvtv.db'}")
+def db(database_url: str) -> Database:
+    """An empty, migrated database: SQLite, then PostgreSQL (the claims race on both)."""
+    database = Database(database_url)
     database.migrate()
     yield database
     database.dispose()

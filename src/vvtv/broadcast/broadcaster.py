@@ -15,12 +15,13 @@ from functools import cached_property
 from pathlib import Path
 
 from vvtv.broadcast import schedule
-from vvtv.broadcast.playlists import VariantStream, master_playlist, media_playlist, write_atomically
+from vvtv.broadcast.playlists import ORIGIN_MEDIA, VariantStream, master_playlist, media_playlist, write_atomically
 from vvtv.broadcast.slate import ensure_slate
 from vvtv.broadcast.timeline import Timeline
 from vvtv.clock import US, Clock
 from vvtv.config import Profile
 from vvtv.runtime import Runtime
+from vvtv.storage.objects import public_base
 
 HEARTBEAT_SECONDS = 2.0
 # Stands for the rendition's name in a media playlist shared by every rendition; a path never holds NUL.
@@ -65,6 +66,7 @@ class ChannelPlayout:
     variants: list[VariantStream]
     window_size: int
     clock: Clock
+    media_base: str = ORIGIN_MEDIA
     timeline: Timeline = field(default_factory=lambda: Timeline([]))
     version: int = -1
     last_seq: int | None = None  # newest published segment
@@ -91,7 +93,8 @@ class ChannelPlayout:
         if not window or window[-1].seq == self.last_seq:
             return False
         # Renditions differ only in the folder their segments are in: render once, fill it in per rendition.
-        text = media_playlist(window, rendition=RENDITION_SLOT, target_duration_s=self.profile.segment_seconds)
+        text = media_playlist(window, rendition=RENDITION_SLOT, target_duration_s=self.profile.segment_seconds,
+                              media_base=self.media_base)  # fmt: skip
         for variant, path in zip(self.variants, self.media_paths):
             write_atomically(path, text.replace(RENDITION_SLOT, variant.name))
         if self.last_seq is not None:
@@ -138,6 +141,7 @@ class Broadcaster:
                 variants=variants_for(slate.renditions, profile),
                 window_size=settings.broadcaster.window_segments,
                 clock=rt.clock,
+                media_base=public_base(settings.storage) if settings.storage.media_url else ORIGIN_MEDIA,
             )
             playout.write_masters(settings.media_dir, default=channel.name == settings.origin.default_channel)
             self.playouts.append(playout)

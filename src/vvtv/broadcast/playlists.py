@@ -43,8 +43,16 @@ def master_playlist(variants: list[VariantStream], *, prefix: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
-def media_playlist(segments: list[PublishedSegment], *, rendition: str, target_duration_s: int) -> str:
+# Segment URIs are relative to /channels/NAME/ on the origin, unless media is published elsewhere.
+ORIGIN_MEDIA = "../.."
+
+
+def media_playlist(
+    segments: list[PublishedSegment], *, rendition: str, target_duration_s: int, media_base: str = ORIGIN_MEDIA
+) -> str:
     """A live media playlist for the published window (no ENDLIST: the channel never ends).
+
+    `media_base` is where the assets' folders are: the origin's media folder, or a CDN's URL.
 
     MEDIA-SEQUENCE is the first listed segment's channel-global number;
     DISCONTINUITY-SEQUENCE is its entry's ordinal, i.e. the programme
@@ -64,7 +72,7 @@ def media_playlist(segments: list[PublishedSegment], *, rendition: str, target_d
         if segment.starts_programme or position == 0:
             lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{iso(segment.start_us)}")
         lines.append(f"#EXTINF:{segment.duration_us / US:.6f},")
-        lines.append(f"../../{segment.entry.asset_path}/{rendition}/{SEGMENT_PATTERN % segment.index}")
+        lines.append(f"{media_base}/{segment.entry.asset_path}/{rendition}/{SEGMENT_PATTERN % segment.index}")
     return "\n".join(lines) + "\n"
 
 

@@ -11,6 +11,7 @@ from vvtv.processing.assets import record_asset
 from vvtv.processing.package import package
 from vvtv.runtime import Runtime
 from vvtv.storage.models import Asset, AssetKind, AssetStatus
+from vvtv.storage.objects import publish_asset
 
 
 def find_slate(rt: Runtime, profile_name: str) -> Asset | None:
@@ -33,6 +34,7 @@ def ensure_slate(rt: Runtime, profile_name: str) -> Asset:
     seconds = rt.settings.broadcaster.slate_seconds
     destination = rt.settings.media_dir / "assets" / f"slate-{profile_name}-{uuid.uuid4().hex[:8]}"
     packaged = package(slate_source(seconds, width=top.width, height=top.height, fps=profile.fps), profile, destination)
+    publish_asset(rt.settings.storage, rt.settings.media_dir, destination)
     with rt.db.session() as session:
         asset = record_asset(
             session,

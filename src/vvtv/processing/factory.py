@@ -44,6 +44,7 @@ from vvtv.processing.package import Checks, Packaged, Source, package
 from vvtv.processing.probe import Limits, MediaInfo, VideoInfo, admit, analyse
 from vvtv.runtime import Runtime
 from vvtv.storage.models import Asset, AssetKind, Plan
+from vvtv.storage.objects import publish_asset
 
 ROLE = "factory"
 OPERATOR = "operator"  # Plan.judge of a programme added by hand: its page_url may be a local file
@@ -183,13 +184,15 @@ def _publish(
     rt: Runtime, run: JobRun, plan: Plan, packaged: Packaged, *, profile_name: str, title: str,
     loudness: Loudness | None, vmaf: float,
 ) -> int:  # fmt: skip
-    """Rename the finished folder into place, then record it: the Asset exists only once its files do."""
+    """Rename the finished folder into place (and upload it), then record it: the Asset exists only once its
+    files do."""
     settings = rt.settings
     final = settings.media_dir / "assets" / f"{asset_dir_prefix(plan.id)}{slug(title)}"
     final.parent.mkdir(parents=True, exist_ok=True)
     packaged.directory.rename(final)
     placed = replace(packaged, directory=final)
     try:
+        publish_asset(settings.storage, settings.media_dir, final)  # to object storage, when media goes there
         with rt.db.session() as session:
             now = rt.clock.now_us()
             jobs.mark_done(session, run.lease, now)

@@ -1,8 +1,10 @@
 """The Factory's job queue: one Job per approved Plan, claimed under a lease.
 
 Claiming is one conditional UPDATE (`... WHERE id = ? AND <still claimable>`)
-checked by its row count, so of several workers (processes, later machines)
-racing for a job exactly one wins, on SQLite and PostgreSQL alike. A worker
+checked by its row count, so of several workers (processes or machines)
+racing for a job exactly one wins. On PostgreSQL the candidate is first picked
+with `SELECT ... FOR UPDATE SKIP LOCKED`: workers racing at the same moment
+each lock a different row instead of all trying the same one. A worker
 renews its lease while it works; if it dies, the lease runs out and another
 worker takes the job over. Every state change that follows is guarded by the
 lease owner, so a worker that lost its job can no longer finish it.
@@ -142,21 +144,33 @@ def _take(
 def claim(db: Database, clock: Clock, *, owner: str, lease_seconds: float) -> Lease | None:
     """Take the next due job (or one whose worker died) under a lease; None when there is none."""
     now = clock.now_us()
+    due = select(Job.id).where(_claimable(now)).order_by(Job.next_attempt_us, Job.id)
+    if db.is_postgresql:
+        with db.session() as session:
+            job_id = session.scalar(due.limit(1).with_for_update(skip_locked=True))
+            if job_id is None:
+                return None
+            return _claimed(session, job_id, owner, now, lease_seconds)
     with db.session() as session:
-        candidates = session.scalars(
-            select(Job.id).where(_claimable(now)).order_by(Job.next_attempt_us, Job.id).limit(16)
-        ).all()
+        candidates = session.scalars(due.limit(16)).all()
     for job_id in candidates:
         with db.session() as session:
-            if not _take(session, job_id, _claimable(now), owner, now, round(lease_seconds * US)):
-                continue  # another worker was quicker
-            job = session.get(Job, job_id)
-            assert job is not None
-            job.plan.status = PlanStatus.PROCESSING
-            job.plan.updated_at_us = now
-            return Lease(job_id=job.id, plan_id=job.plan_id, owner=owner, attempt=job.attempts,
-                         max_attempts=job.max_attempts)  # fmt: skip
-    return None
+            lease = _claimed(session, job_id, owner, now, lease_seconds)
+            if lease is not None:
+                return lease
+    return None  # none due, or other workers were quicker
+
+
+def _claimed(session: Session, job_id: int, owner: str, now_us: int, lease_seconds: float) -> Lease | None:
+    """Take the job if it is still claimable, in the caller's transaction; None when another worker has it."""
+    if not _take(session, job_id, _claimable(now_us), owner, now_us, round(lease_seconds * US)):
+        return None
+    job = session.get(Job, job_id)
+    assert job is not None
+    job.plan.status = PlanStatus.PROCESSING
+    job.plan.updated_at_us = now_us
+    return Lease(job_id=job.id, plan_id=job.plan_id, owner=owner, attempt=job.attempts,
+                 max_attempts=job.max_attempts)  # fmt: skip
 
 
 def start_now(

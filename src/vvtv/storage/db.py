@@ -7,11 +7,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from vvtv.errors import StorageError
+from vvtv.errors import ConfigError, StorageError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -26,16 +26,48 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
     cursor.close()
 
 
+# The PostgreSQL driver VVTV installs (psycopg 3); a bare postgresql:// URL means it,
+# not SQLAlchemy's default of psycopg2, which is not installed.
+POSTGRES_DRIVER = "psycopg"
+
+
+def engine_url(url: str) -> str:
+    """The URL as SQLAlchemy takes it: `postgresql://` gets the installed driver."""
+    for bare in ("postgresql://", "postgres://"):
+        if url.startswith(bare):
+            return f"postgresql+{POSTGRES_DRIVER}://" + url.removeprefix(bare)
+    return url
+
+
+def _create_engine(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(f"storage.url: {url!r} is not a database URL ({exc})") from exc
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            Path(parsed.database or "").parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(parsed, connect_args={"timeout": 15})
+            event.listen(engine, "connect", _sqlite_pragmas)
+            return engine
+        return create_engine(parsed, pool_pre_ping=True)
+    except (NoSuchModuleError, ModuleNotFoundError) as exc:
+        missing = getattr(exc, "name", None) or parsed.get_driver_name()
+        raise ConfigError(
+            f"storage.url: the database driver for {parsed.drivername!r} is not installed ({missing}); "
+            f"for PostgreSQL use postgresql://... (psycopg 3, installed with VVTV)"
+        ) from exc
+
+
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
-        if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            self.engine: Engine = create_engine(url, connect_args={"timeout": 15})
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-        else:
-            self.engine = create_engine(url, pool_pre_ping=True)
+        self.engine: Engine = _create_engine(engine_url(url))
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
 
     @contextmanager
     def session(self) -> Iterator[Session]:
