@@ -359,6 +359,33 @@ class LLMSettings(BaseModel):
     breaker_cooldown_seconds: float = Field(default=120, gt=0)
 
 
+class HealingSettings(BaseModel):
+    """What the channel repairs by itself beyond restarting roles (see src/vvtv/healing/)."""
+
+    # The RTMP output's ffmpeg is restarted when its output time has not moved for this long.
+    restream_stall_seconds: float = Field(default=15, ge=2, le=600)
+    # Quality auto-adjust, over the Factory's last quality_window_jobs encodes of a profile:
+    # this many VMAF retries step the x264 preset one slower (more quality per bit) ...
+    quality_window_jobs: int = Field(default=10, ge=1, le=1000)
+    vmaf_failures_to_step: int = Field(default=3, ge=1, le=1000)
+    # ... and a median encode slower than this (seconds per second of media) steps it one faster.
+    max_encode_seconds_per_media_second: float = Field(default=2.0, gt=0, le=100)
+    # The Curator pauses while the 1-minute load average per core is above this.
+    max_load_per_core: float = Field(default=3.0, gt=0, le=1000)
+    # Housekeeping (run by the Factory between jobs, and at once when the disk runs low):
+    housekeeping_minutes: float = Field(default=60, gt=0, le=7 * 24 * 60)
+    # assets last aired (or retired) longer ago than this can no longer air: files removed, asset retired;
+    # schedule rows that ended longer ago are pruned. Nothing on air or ahead is ever touched.
+    retention_days: float = Field(default=7, gt=0, le=3650)
+    event_retention_days: float = Field(default=30, gt=0, le=3650)
+
+    @model_validator(mode="after")
+    def _window(self) -> "HealingSettings":
+        if self.vmaf_failures_to_step > self.quality_window_jobs:
+            raise ValueError("vmaf_failures_to_step must not exceed quality_window_jobs")
+        return self
+
+
 class DemoSiteSettings(BaseModel):
     """The built-in demo video website (`vvtv demo-site`)."""
 
@@ -394,6 +421,7 @@ class Settings(BaseSettings):
     supervisor: SupervisorSettings = SupervisorSettings()
     discovery: DiscoverySettings = DiscoverySettings()
     llm: LLMSettings = LLMSettings()
+    healing: HealingSettings = HealingSettings()
     demo_site: DemoSiteSettings = DemoSiteSettings()
 
     @model_validator(mode="after")

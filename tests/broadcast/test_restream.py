@@ -4,6 +4,8 @@ programme boundaries, and the restreamer survives the server going away."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -93,3 +95,44 @@ def test_restreamer_restarts_ffmpeg_when_the_server_goes_away(live_runtime: Runt
 
         event = session.scalars(select(Event).where(Event.kind == "restream-restart")).first()
     assert event is not None and nginx.url("main") in event.message
+
+
+def test_restreamer_restarts_ffmpeg_when_its_output_stalls(tmp_path: Path) -> None:
+    """A server that stops reading but keeps the connection open blocks ffmpeg without an exit: the watchdog
+    sees its output time stand still, kills it, and the restreamer starts again once the server reads again."""
+    settings = tiny_settings(tmp_path / "var", broadcaster={"slate_seconds": 8, "poll_seconds": 0.5},
+                             healing={"restream_stall_seconds": 4})  # fmt: skip
+    rt = Runtime.open(settings, SystemClock())
+    make_programme(rt, 30)
+    Programmer(rt).fill("main")
+    nginx = start_nginx_rtmp(tmp_path / "nginx")
+    restreamer = Restreamer(rt, "main", nginx.url("main"))
+    try:
+        restreamer.start()
+        time.sleep(6)
+        assert restreamer.failures == 0
+        os.kill(nginx.process.pid, signal.SIGSTOP)  # frozen: the socket stays open, nothing is read
+        deadline = time.monotonic() + 120
+        while restreamer.stalls == 0 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        stalled_after = 120 - (deadline - time.monotonic())
+        os.kill(nginx.process.pid, signal.SIGCONT)
+        assert restreamer.stalls >= 1, "the stalled output was never noticed"
+        sent = restreamer.segments_sent
+        deadline = time.monotonic() + 60
+        while restreamer.segments_sent < sent + 3 and time.monotonic() < deadline:
+            time.sleep(0.5)
+    finally:
+        rt.stop.set()
+        restreamer.join(timeout=15)
+        nginx.stop()
+    assert restreamer.segments_sent >= sent + 3, f"no recovery after the stall (noticed after {stalled_after:.0f} s)"
+    with rt.db.session() as session:
+        from sqlalchemy import select
+
+        from vvtv.storage.models import Event
+
+        causes = [e.data["cause"] for e in session.scalars(select(Event).where(Event.kind == "restream-restart"))]
+    assert "stalled" in causes
+    assert _streams(nginx.recording("main")) == ["aac", "h264"]  # the stream published after the stall
+    rt.db.dispose()

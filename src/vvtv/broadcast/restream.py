@@ -5,7 +5,9 @@ timeline order, into one ffmpeg that copies them to FLV over RTMP. Each
 programme restarts its timestamps, so ffmpeg is told to treat any jump over
 a second as a discontinuity and to carry the timeline on (-dts_delta_threshold).
 The restreamer starts a segment behind the live edge so ffmpeg's real-time
-reading (-re) always has a cushion, and restarts ffmpeg when it dies.
+reading (-re) always has a cushion, and restarts ffmpeg when it dies or when
+its output stalls (healing.restream_stall_seconds without progress: a server
+that stopped reading but kept the connection open).
 """
 
 from __future__ import annotations
@@ -37,8 +39,10 @@ class Restreamer:
         self.channel = channel
         self.url = url
         self.rendition = rt.settings.profile_for(channel).top.name
+        self.stall_seconds = rt.settings.healing.restream_stall_seconds
         self.ffmpeg: FedFFmpeg | None = None
-        self.failures = 0
+        self.failures = 0  # restarts, of which `stalls` because the output stood still
+        self.stalls = 0
         self.segments_sent = 0
         self._thread = threading.Thread(target=self._run, name=f"restream-{channel}", daemon=True)
 
@@ -94,17 +98,21 @@ class Restreamer:
         """Start (or start again) the ffmpeg; False while backing off after a failure."""
         if self.ffmpeg is not None:
             self.failures += 1
+            stalled = self.ffmpeg.stalled
+            self.stalls += stalled
             backoff = min(2 ** (self.failures - 1), MAX_BACKOFF_SECONDS)
+            why = f"stalled (no progress for {self.stall_seconds:g} s)" if stalled else "stopped"
             self.rt.record_event(
                 "restream-restart",
-                f"RTMP output to {self.url} stopped; restarting in {backoff} s",
+                f"RTMP output to {self.url} {why}; restarting in {backoff} s",
                 channel=self.channel,
+                cause="stalled" if stalled else "exited",
                 stderr=self.ffmpeg.stderr_tail()[-2000:],
             )
             self.ffmpeg = None
             if self.rt.stop.wait(backoff):
                 return False
-        self.ffmpeg = FedFFmpeg(restream_args(self.url))
+        self.ffmpeg = FedFFmpeg(restream_args(self.url), stall_seconds=self.stall_seconds)
         return True
 
 
@@ -122,7 +130,8 @@ def run(rt: Runtime) -> None:
     started = rt.clock.now_us()
     while not rt.stop.wait(2.0):
         rt.heartbeat("restream", started, channels={
-            r.channel: {"url": r.url, "segments_sent": r.segments_sent, "restarts": r.failures} for r in restreamers
+            r.channel: {"url": r.url, "segments_sent": r.segments_sent, "restarts": r.failures, "stalls": r.stalls}
+            for r in restreamers
         })  # fmt: skip
     for restreamer in restreamers:
         restreamer.join(timeout=10)

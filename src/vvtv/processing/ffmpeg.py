@@ -152,26 +152,52 @@ class FedFFmpeg:
     """A long-running ffmpeg that reads its input from our writes to its stdin (the RTMP remux).
 
     Its stderr is drained on a thread into a short tail kept for error reports.
+    With `stall_seconds`, a watchdog kills it once its output time has not moved
+    for that long: a server that stops reading (without closing the connection)
+    blocks ffmpeg on its write for good, and it would never exit by itself.
     """
 
-    def __init__(self, args: Sequence[str]) -> None:
-        self.command = [ffmpeg_binary(), "-hide_banner", "-nostats", "-loglevel", "warning", *args]
+    def __init__(self, args: Sequence[str], *, stall_seconds: float | None = None) -> None:
+        progress = ["-progress", "pipe:1"] if stall_seconds is not None else []
+        self.command = [ffmpeg_binary(), "-hide_banner", "-nostats", "-loglevel", "warning", *progress, *args]
         self._tail: collections.deque[str] = collections.deque(maxlen=20)
+        self.stalled = False  # killed by the watchdog
+        self._moved_at = time.monotonic()
         try:
             self.process = subprocess.Popen(
                 self.command,
                 stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
+                stdout=subprocess.PIPE if stall_seconds is not None else subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 preexec_fn=die_with_parent,
             )
         except OSError as exc:
             raise ToolError(f"ffmpeg could not start: {exc}", command=self.command) from exc
         threading.Thread(target=self._drain, daemon=True).start()
+        if stall_seconds is not None:
+            threading.Thread(target=self._read_progress, daemon=True).start()
+            threading.Thread(target=self._watch, args=(stall_seconds,), daemon=True).start()
 
     def _drain(self) -> None:
         for line in self.process.stderr:
             self._tail.append(line.decode(errors="replace").rstrip())
+
+    def _read_progress(self) -> None:
+        out_time_us = -1
+        for line in self.process.stdout:
+            key, _, value = line.decode(errors="replace").strip().partition("=")
+            if key == "out_time_us" and value.isdigit() and int(value) > out_time_us:
+                out_time_us = int(value)
+                self._moved_at = time.monotonic()
+
+    def _watch(self, stall_seconds: float) -> None:
+        while self.process.poll() is None:
+            if time.monotonic() - self._moved_at > stall_seconds:
+                self.stalled = True
+                self._tail.append(f"(stalled: no output progress for {stall_seconds:g} s; killed)")
+                self.process.kill()
+                return
+            time.sleep(min(stall_seconds / 4, 0.5))
 
     @property
     def alive(self) -> bool:
