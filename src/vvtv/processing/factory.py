@@ -33,6 +33,7 @@ from sqlalchemy import select
 from vvtv.clock import US
 from vvtv.config import FactorySettings, Profile, Settings
 from vvtv.errors import ConfigError, InputError, RejectedError, VVTVError
+from vvtv.healing.housekeeping import Housekeeper
 from vvtv.processing import jobs
 from vvtv.processing.analysis import first_pass
 from vvtv.processing.assets import record_asset
@@ -367,6 +368,7 @@ def run(rt: Runtime) -> None:
     factory = rt.settings.factory
     last_beat = 0.0
     disk_low = False
+    housekeeper = Housekeeper(rt)  # the Factory fills the disk, so it also keeps it tidy, between jobs
 
     def beat(**data: object) -> None:
         nonlocal last_beat
@@ -376,6 +378,7 @@ def run(rt: Runtime) -> None:
 
     while not rt.stop.is_set():
         beat(state="idle")
+        housekeeper.maybe_run()
         jobs.enqueue_approved(rt.db, rt.clock, max_attempts=factory.max_attempts)
         for lease in jobs.fail_abandoned(rt.db, rt.clock):
             _clear_leftovers(rt, lease)
@@ -383,6 +386,7 @@ def run(rt: Runtime) -> None:
                             plan=lease.plan_id, job=lease.job_id)  # fmt: skip
         if not _disk_ok(rt):
             if not disk_low:
+                housekeeper.maybe_run(now=True)
                 rt.record_event("factory.disk-low", f"less than {factory.min_free_bytes} bytes free under "
                                 f"{rt.settings.media_dir}; no job starts until there is more")  # fmt: skip
             disk_low = True
