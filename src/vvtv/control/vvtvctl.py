@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import func, select
 
 from vvtv.broadcast import schedule
+from vvtv.broadcast.buffer import buffer_ahead
 from vvtv.broadcast.playlists import read_published
 from vvtv.clock import US, SystemClock, iso
 from vvtv.config import Settings, load_settings
@@ -63,11 +64,6 @@ def _channel_names(settings: Settings, args: argparse.Namespace) -> list[str]:
     return [settings.channel(args.channel).name] if args.channel else [c.name for c in settings.channels]
 
 
-def _buffer_minutes(session, channel: str, now: int) -> float:  # noqa: ANN001
-    last = schedule.last_entry(session, channel)
-    return max((last.end_us - now) / US / 60, 0.0) if last else 0.0
-
-
 def queue_show(rt: Runtime, channels: list[str], limit: int) -> dict:
     now = SystemClock().now_us()
     result = {}
@@ -80,7 +76,7 @@ def queue_show(rt: Runtime, channels: list[str], limit: int) -> dict:
                 .limit(limit)
             ).all()
             result[name] = {
-                "buffer_minutes": round(_buffer_minutes(session, name, now), 2),
+                **buffer_ahead(session, name, rt.settings.channel(name).profile, now).as_dict(),
                 "entries": [asdict(_entry_view(r)) for r in rows],
                 "jobs": [asdict(job) for job in active_jobs(session, name)],
             }
@@ -145,7 +141,7 @@ def status(rt: Runtime) -> dict:
             channels[channel.name] = {
                 "on_air": on_air.title if on_air else None,
                 "next": upcoming[0].title if upcoming else None,
-                "buffer_minutes": round(_buffer_minutes(session, channel.name, now), 2),
+                **buffer_ahead(session, channel.name, channel.profile, now).as_dict(),
             }
         counts = {
             "assets_ready": session.scalar(select(func.count()).select_from(Asset).where(Asset.status == AssetStatus.READY)),
@@ -168,6 +164,11 @@ def _emit(args: argparse.Namespace, data: dict, render) -> None:  # noqa: ANN001
         render(data)
 
 
+def _buffer_text(info: dict) -> str:
+    return (f"fresh programmes {info['fresh_programme_minutes_ahead']:.1f} min ahead, "
+            f"scheduled {info['scheduled_minutes_ahead']:.1f} min ahead")  # fmt: skip
+
+
 def _render_status(data: dict) -> None:
     print("Roles:")
     for role, info in sorted(data["roles"].items()):
@@ -176,7 +177,7 @@ def _render_status(data: dict) -> None:
     print("Channels:")
     for name, info in data["channels"].items():
         print(f"  {name:<12} on air: {info['on_air'] or '-'} | next: {info['next'] or '-'} | "
-              f"buffer {info['buffer_minutes']:.1f} min")  # fmt: skip
+              f"{_buffer_text(info)}")  # fmt: skip
     counts = data["counts"]
     print(f"Assets ready: {counts['assets_ready']}  plans: {counts['plans'] or {}}  jobs: {counts['jobs'] or {}}")
     print("Recent events:")
@@ -186,7 +187,7 @@ def _render_status(data: dict) -> None:
 
 def _render_queue(data: dict) -> None:
     for name, info in data.items():
-        print(f"Channel {name}: {info['buffer_minutes']:.1f} min scheduled ahead")
+        print(f"Channel {name}: {_buffer_text(info)}")
         for e in info["entries"]:
             print(f"  #{e['ordinal']:<5} {e['start']}  {e['duration_s']:7.1f} s  {e['kind']:<9} {e['title']}")
         if info["jobs"]:

@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from vvtv.broadcast.buffer import BufferAhead, buffer_ahead
 from vvtv.clock import US
 from vvtv.discovery import sites
 from vvtv.discovery.playback import PlaybackReport, shortfall, watch
@@ -34,7 +35,7 @@ from vvtv.discovery.browser import BrowserCrashed, BrowserOptions, BrowserPage, 
 from vvtv.discovery.human import Human
 from vvtv.discovery.metadata import COLLECT_SCRIPT, PageMetadata, RawPage, parse_metadata
 from vvtv.discovery.politeness import Politeness
-from vvtv.discovery.schedule import DiscoverySchedule, buffer_ahead_us
+from vvtv.discovery.schedule import DiscoverySchedule
 from vvtv.discovery.status import CuratorStatus
 from vvtv.errors import ConfigError, VVTVError
 from vvtv.llm.breaker import BreakerState
@@ -403,9 +404,9 @@ def run(rt: Runtime) -> None:
     """The curator role: discover on a schedule, and at once when the buffer runs low."""
     started = rt.clock.now_us()
     curator = Curator(rt)
-    buffer_us = 0
+    buffer = BufferAhead(fresh_us=0, scheduled_us=0, in_factory_us=0)
     # Heartbeats go on during a discovery (which takes minutes), with the buffer last measured.
-    curator.on_progress = lambda: rt.heartbeat("curator", started, buffer_us=buffer_us, discovering=True,
+    curator.on_progress = lambda: rt.heartbeat("curator", started, **buffer.as_dict(), discovering=True,
                                                **curator.status().as_heartbeat())  # fmt: skip
     plan = DiscoverySchedule.from_settings(rt.settings)
     queries = rt.settings.discovery.queries
@@ -414,10 +415,10 @@ def run(rt: Runtime) -> None:
         while not rt.stop.is_set():
             now = rt.clock.now_us()
             with rt.db.session() as session:
-                buffer_us = buffer_ahead_us(session, rt.settings, curator.channel.name, now)
-            rt.heartbeat("curator", started, buffer_us=buffer_us, last_discovery_us=plan.last_run_us,
+                buffer = buffer_ahead(session, curator.channel.name, curator.channel.profile, now)
+            rt.heartbeat("curator", started, **buffer.as_dict(), last_discovery_us=plan.last_run_us,
                          **curator.status().as_heartbeat())  # fmt: skip
-            why = plan.due(now, buffer_us)
+            why = plan.due(now, buffer)
             if why:
                 plan.last_run_us = now
                 query = queries[runs % len(queries)]  # take turns through the queries

@@ -28,11 +28,11 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from vvtv.broadcast import schedule
+from vvtv.broadcast.buffer import buffer_ahead
 from vvtv.broadcast.playlists import read_published
 from vvtv.clock import US
 from vvtv.discovery.status import CuratorStatus
 from vvtv.errors import VVTVError
-from vvtv.programming.programmer import fresh_assets, unaired_ahead_us
 from vvtv.runtime import Runtime
 from vvtv.storage.models import Asset, AssetKind, EntryKind, Event, Heartbeat, Job, Plan, PlanStatus, ScheduleEntry
 
@@ -85,11 +85,6 @@ def _histogram(
         pairs = [(floatToGoString(b), int(c or 0)) for b, c in zip(buckets, counts)] + [("+Inf", total)]
         family.add_metric(label_values, pairs, float(counts[len(buckets) + 1] or 0))
     return family
-
-
-def fresh_ahead_us(session: Session, channel: str, profile: str, now_us: int) -> int:
-    """Programme time not aired yet: scheduled after now, or ready and not yet scheduled (as the programmer counts)."""
-    return unaired_ahead_us(session, channel, now_us) + sum(a.duration_us for a in fresh_assets(session, channel, profile))
 
 
 def _beats(session: Session) -> dict[str, Heartbeat]:
@@ -145,9 +140,9 @@ class ChannelCollector(Collector):
         broadcast = beats.get("broadcaster")
         for channel in settings.channels:
             name = channel.name
-            fresh.add_metric([name], fresh_ahead_us(session, name, channel.profile, now) / US / 60)
-            tail = schedule.last_entry(session, name)
-            scheduled.add_metric([name], max(tail.end_us - now, 0) / US / 60 if tail else 0)
+            buffer = buffer_ahead(session, name, channel.profile, now)
+            fresh.add_metric([name], buffer.fresh_minutes)
+            scheduled.add_metric([name], buffer.scheduled_minutes)
             target.add_metric([name], settings.broadcaster.buffer_target_minutes)
             entry = schedule.load_timeline(session, name, ending_after_us=now).on_air(now)
             if entry is not None:

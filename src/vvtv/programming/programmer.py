@@ -16,12 +16,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from vvtv.broadcast import schedule
+from vvtv.broadcast.buffer import PROGRAMME_KINDS, BufferAhead, buffer_ahead, fresh_assets, ready_programmes
 from vvtv.broadcast.slate import ensure_slate
 from vvtv.clock import US
 from vvtv.runtime import Runtime
-from vvtv.storage.models import Asset, AssetKind, AssetStatus, EntryKind, Event, ScheduleEntry
-
-PROGRAMME_KINDS = (AssetKind.PROGRAMME, AssetKind.EVERGREEN)
+from vvtv.storage.models import Asset, AssetStatus, EntryKind, Event, ScheduleEntry
 
 
 @dataclass(kw_only=True)
@@ -29,22 +28,8 @@ class FillReport:
     channel: str
     appended: int
     dropped: int
-    buffer_us: int  # unaired ready content ahead of now
+    buffer_us: int  # fresh programme time ahead of now (vvtv.broadcast.buffer)
     resumed: bool  # the timeline had run out and a new run started at now
-
-
-def _ready_assets(profile: str):  # noqa: ANN202
-    return select(Asset).where(
-        Asset.status == AssetStatus.READY, Asset.profile == profile, Asset.kind.in_(PROGRAMME_KINDS)
-    )
-
-
-def fresh_assets(session: Session, channel: str, profile: str) -> list[Asset]:
-    """Ready programmes never scheduled on this channel, in queue order."""
-    aired = select(ScheduleEntry.asset_id).where(ScheduleEntry.channel == channel)
-    return list(
-        session.scalars(_ready_assets(profile).where(Asset.id.not_in(aired)).order_by(Asset.ready_at_us, Asset.id))
-    )
 
 
 def emergency_candidates(session: Session, channel: str, profile: str) -> list[Asset]:
@@ -56,23 +41,11 @@ def emergency_candidates(session: Session, channel: str, profile: str) -> list[A
         .subquery()
     )
     query = (
-        _ready_assets(profile)
+        ready_programmes(profile)
         .join(last_start, last_start.c.asset_id == Asset.id)
         .order_by(last_start.c.last, Asset.id)
     )
     return list(session.scalars(query))
-
-
-def unaired_ahead_us(session: Session, channel: str, now_us: int) -> int:
-    """Programme time scheduled after now (fresh content only)."""
-    rows = session.execute(
-        select(ScheduleEntry.start_us, ScheduleEntry.duration_us).where(
-            ScheduleEntry.channel == channel,
-            ScheduleEntry.kind == EntryKind.PROGRAMME,
-            ScheduleEntry.start_us + ScheduleEntry.duration_us > now_us,
-        )
-    )
-    return sum(start + duration - max(start, now_us) for start, duration in rows)
 
 
 class Programmer:
@@ -123,9 +96,11 @@ class Programmer:
                 appended += 1
             if appended or dropped:
                 schedule.bump_version(session, channel)
-            buffer_us = unaired_ahead_us(session, channel, now) + sum(a.duration_us for a in fresh)
-            self._watch_buffer(session, channel, buffer_us)
-        return FillReport(channel=channel, appended=appended, dropped=dropped, buffer_us=buffer_us, resumed=resumed)
+            buffer = buffer_ahead(session, channel, profile_name, now)
+            self._watch_buffer(session, channel, buffer)
+        return FillReport(
+            channel=channel, appended=appended, dropped=dropped, buffer_us=buffer.fresh_us, resumed=resumed
+        )
 
     def choose_next(
         self,
@@ -147,16 +122,17 @@ class Programmer:
                 return only, EntryKind.EMERGENCY, "emergency loop: the only programme, repeating"
         return slate, EntryKind.EMERGENCY, "emergency loop: no ready content, slate"
 
-    def _watch_buffer(self, session: Session, channel: str, buffer_us: int) -> None:
+    def _watch_buffer(self, session: Session, channel: str, buffer: BufferAhead) -> None:
         target = self.rt.settings.broadcaster.buffer_target_minutes * 60 * US
-        low = buffer_us < target
+        low = buffer.fresh_us < target
         if low != self._buffer_low.get(channel, False):
             if low:
-                message = (f"ready content {buffer_us / US / 60:.1f} min is short of the "
-                           f"{target / US / 60:.0f} min target: the emergency loop fills the timeline")
+                message = (f"{buffer.describe()}: fresh programmes are short of the "
+                           f"{target / US / 60:.0f} min target")
             else:
-                message = f"ready content {buffer_us / US / 60:.1f} min is back above the target"
-            self._event(session, "buffer-low" if low else "buffer-ok", channel, message, buffer_us=buffer_us)
+                message = f"{buffer.describe()}: fresh programmes are back above the target"
+            self._event(session, "buffer-low" if low else "buffer-ok", channel, message,
+                        buffer_us=buffer.fresh_us, scheduled_us=buffer.scheduled_us)  # fmt: skip
         self._buffer_low[channel] = low
 
     def _event(self, session: Session, kind: str, channel: str, message: str, **data: object) -> None:
