@@ -15,6 +15,7 @@ one carries on at once.
     /api/channels/NAME/guide       what is on now and next
     /channels.m3u, /epg.xml        the channel list and the XMLTV guide for IPTV apps (iptv.py)
     /metrics                       the channel in Prometheus text format (origin/metrics.py)
+    /api/channels/NAME/gate        the age gate: a date of birth in, a viewing token out (access.py)
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from starlette.routing import Route
 from vvtv.clock import US
 from vvtv.errors import ConfigError, VVTVError
 from vvtv.origin import iptv
+from vvtv.origin.access import Access
 from vvtv.origin.guide import read_guide
 from vvtv.origin.health import check_health
 from vvtv.origin.metrics import RequestCounter, origin_registry
@@ -73,6 +75,7 @@ def create_app(rt: Runtime) -> Starlette:
     media = media_tree(settings.media_dir)
     static = ServedTree(folder=STATIC_DIR)
     page = PlayerPage.load()
+    access = Access(rt)
     if not HLS_LIBRARY.is_file():
         log.warning("origin: %s is missing (run `make web`); the player page needs it", HLS_LIBRARY)
 
@@ -83,25 +86,37 @@ def create_app(rt: Runtime) -> Starlette:
     def media_file(request: Request) -> Response:
         if request.method == "OPTIONS":
             return Response(status_code=204, headers=PREFLIGHT)
+        url_path = request.scope["path"].removeprefix("/")
         try:
-            path = media.resolve(request.scope["path"].removeprefix("/"))
+            path = media.resolve(url_path)
         except NotServed:
             return not_found(cors=True)
+        decision = access.media(request, url_path)
+        if decision.status is not None:
+            return decision.refusal(CORS)
         if path.suffix == PLAYLIST_SUFFIX:
             try:
                 # Read whole: the Broadcaster replaces playlists atomically, so this is one version.
                 body = path.read_bytes()
             except OSError:
                 return not_found(cors=True)
-            return Response(body, media_type=content_type(path), headers={**CORS, "Cache-Control": PLAYLIST_CACHE})
-        try:
-            stat = path.stat()
-        except OSError:  # retired and removed since it was resolved
-            return not_found(cors=True)
-        # FileResponse answers HEAD and byte Range requests (206, 416) itself.
-        return FileResponse(
-            path, media_type=content_type(path), stat_result=stat, headers={**CORS, "Cache-Control": IMMUTABLE_CACHE}
-        )
+            response = Response(
+                decision.playlist(body), media_type=content_type(path),
+                headers={**CORS, "Cache-Control": decision.cache_control(PLAYLIST_CACHE)},
+            )  # fmt: skip
+        else:
+            try:
+                stat = path.stat()
+            except OSError:  # retired and removed since it was resolved
+                return not_found(cors=True)
+            # FileResponse answers HEAD and byte Range requests (206, 416) itself.
+            response = FileResponse(
+                path, media_type=content_type(path), stat_result=stat,
+                headers={**CORS, "Cache-Control": decision.cache_control(IMMUTABLE_CACHE)},
+            )  # fmt: skip
+        for name, value in decision.headers():
+            response.headers.append(name, value)
+        return response
 
     def static_file(request: Request) -> Response:
         try:
@@ -116,10 +131,16 @@ def create_app(rt: Runtime) -> Starlette:
             channel = settings.channel(name)
         except ConfigError:
             return not_found(cors=False)
+        decision = access.page(request, channel)
+        if decision.status is not None:
+            return decision.refusal({})
         playlist = "/live.m3u8" if "name" not in request.path_params else f"/channels/{name}/live.m3u8"
         return HTMLResponse(
-            page.render(channel, playlist_url=playlist),
-            headers={"Cache-Control": "no-cache", "Content-Security-Policy": CONTENT_SECURITY_POLICY},
+            page.render(channel, playlist_url=playlist, gate=access.needs_gate(request, channel)),
+            headers={
+                "Cache-Control": decision.cache_control("no-cache"),
+                "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+            },
         )
 
     def healthz(_request: Request) -> Response:
@@ -167,6 +188,7 @@ def create_app(rt: Runtime) -> Starlette:
             Route("/api/channels/{name}/guide", guide),
             *iptv.routes(rt),
             Route("/metrics", metrics),
+            *access.routes(),
         ],
     )
 

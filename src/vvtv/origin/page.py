@@ -29,10 +29,14 @@ class PlayerPage:
     def load(cls) -> "PlayerPage":
         return cls(template=Template((STATIC_DIR / "index.html").read_text()))
 
-    def render(self, channel: ChannelSettings, *, playlist_url: str) -> str:
+    def render(self, channel: ChannelSettings, *, playlist_url: str, gate: bool = False) -> str:
+        """The page; with `gate`, it asks for the viewer's age (origin/gate.py) before it plays."""
         return self.template.substitute(
             title=escape(channel.title),
             channel=escape(channel.name),
             playlist_url=escape(playlist_url),
             guide_url=escape(f"/api/channels/{channel.name}/guide"),
+            gate=escape(channel.compliance.gate) if gate else "",
+            gate_url=escape(f"/api/channels/{channel.name}/gate"),
+            min_age=channel.compliance.min_age,
         )

@@ -196,8 +196,44 @@
     renderGuide();
   }
 
+  // The age gate (gated channels only): the origin answers with a token cookie, then playback starts.
+  function passGate() {
+    const form = document.getElementById("gate");
+    const error = document.getElementById("gate-error");
+    const mode = body.dataset.gate;
+    document.getElementById(mode === "confirm" ? "gate-confirm" : "gate-birthdate").hidden = false;
+    form.hidden = false;
+    report("Age check");
+    form.addEventListener("submit", async function (event) {
+      event.preventDefault();
+      const answer = mode === "confirm"
+        ? { confirm: form.elements.confirm.checked }
+        : { birthdate: form.elements.birthdate.value };
+      try {
+        const response = await fetch(body.dataset.gateUrl, {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify(answer),
+        });
+        const reply = await response.json();
+        if (!response.ok) {
+          error.textContent = reply.error || "Not allowed";
+          record("gateRefused", { status: response.status });
+          return;
+        }
+        record("gatePassed");
+        form.hidden = true;
+        report("");
+        start();
+      } catch (failure) {
+        error.textContent = "Connection problem, please try again";
+      }
+    });
+  }
+
   showUnmute();
-  start();
+  if (body.dataset.gate) passGate();
+  else start();
   refreshGuide();
   setInterval(refreshGuide, GUIDE_REFRESH_MS);
   setInterval(renderStatus, STATUS_REFRESH_MS);
