@@ -139,6 +139,10 @@ class ChannelSettings(BaseModel):
     compliance: ComplianceSettings = ComplianceSettings()
     geo: GeoSettings = GeoSettings()
     ads: AdSettings = AdSettings()
+    # Where the Curator searches for this channel and what for; unset: discovery.start_sites and
+    # discovery.queries. An empty list of sites leaves the channel without discovery.
+    sites: list[str] | None = None
+    queries: list[str] | None = Field(default=None, min_length=1)
 
 
 class StorageSettings(BaseModel):
@@ -395,7 +399,10 @@ class DemoSiteSettings(BaseModel):
 
 
 class SupervisorSettings(BaseModel):
-    roles: list[str] = Field(default_factory=lambda: ["programmer", "broadcaster", "origin", "demo", "factory"])
+    # Plain `vvtv up` runs the whole loop: the demo site for the Curator to find videos on.
+    roles: list[str] = Field(
+        default_factory=lambda: ["programmer", "broadcaster", "origin", "demo", "factory", "demo-site", "curator"]
+    )
     max_backoff_seconds: float = Field(default=30, gt=0)
 
 
@@ -429,11 +436,16 @@ class Settings(BaseSettings):
     def _curator_finds_the_demo_site(self) -> "Settings":
         # Out of the box the Curator browses the demo site wherever demo_site puts it, so
         # moving the demo site (VVTV_DEMO_SITE__PORT) needs no other change; set values stand.
+        # Without the demo-site role nothing listens there: no site is configured, and the
+        # curator idles saying so instead of searching an address that never answers.
         address = f"{self.demo_site.host}:{self.demo_site.port}"
+        demo_site_runs = "demo-site" in self.supervisor.roles
         if "start_sites" not in self.discovery.model_fields_set:
-            self.discovery.start_sites = [f"http://{address}/"]
+            self.discovery.start_sites = [f"http://{address}/"] if demo_site_runs else []
         if "allowed_hosts" not in self.discovery.model_fields_set:
             self.discovery.allowed_hosts = [address]
+        if demo_site_runs and "allowed_hosts" not in self.factory.model_fields_set:
+            self.factory.allowed_hosts = [address]  # so that the Factory can make what the Curator found there
         return self
 
     @model_validator(mode="after")
@@ -486,6 +498,14 @@ class Settings(BaseSettings):
 
     def profile_for(self, channel: str) -> Profile:
         return self.profiles[self.channel(channel).profile]
+
+    def sites_for(self, channel: str) -> list[str]:
+        """Where the Curator searches for this channel: its own sites, else discovery.start_sites."""
+        sites = self.channel(channel).sites
+        return self.discovery.start_sites if sites is None else sites
+
+    def queries_for(self, channel: str) -> list[str]:
+        return self.channel(channel).queries or self.discovery.queries
 
 
 def config_file() -> Path | None:

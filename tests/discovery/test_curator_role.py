@@ -47,6 +47,6 @@ def test_discovers_at_start_and_when_the_buffer_runs_low_then_stops(demo_site: D
         beat = session.get(Heartbeat, "curator")
     assert starts[0] == "discovering 'calm music': first discovery since the curator started"
     assert starts[1].startswith("discovering 'creative commons': buffer low:")  # 12 s of content is far from 30 min
-    assert beat is not None and beat.data["fresh_programme_minutes_ahead"] == 0
+    assert beat is not None and beat.data["channels"]["main"]["fresh_programme_minutes_ahead"] == 0
     assert browsers_of_this_process() == []
     rt.db.dispose()

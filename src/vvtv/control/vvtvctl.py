@@ -130,6 +130,7 @@ def status(rt: Runtime) -> dict:
                 "alive": _pid_alive(b.pid) and now - b.at_us < ALIVE_SECONDS * US,
                 "last_heartbeat": iso(b.at_us),
                 "up_since": iso(b.started_at_us),
+                "status": (b.data or {}).get("status"),  # the role's own one line, if it writes one
             }
             for b in session.scalars(select(Heartbeat))
         }
@@ -174,6 +175,8 @@ def _render_status(data: dict) -> None:
     for role, info in sorted(data["roles"].items()):
         state = "up" if info["alive"] else "DOWN"
         print(f"  {role:<12} {state:<5} pid {info['pid']:<8} last heartbeat {info['last_heartbeat']}")
+        if info.get("status"):
+            print(f"  {'':<12} {info['status']}")
     print("Channels:")
     for name, info in data["channels"].items():
         print(f"  {name:<12} on air: {info['on_air'] or '-'} | next: {info['next'] or '-'} | "
@@ -217,7 +220,7 @@ def discover(args: argparse.Namespace) -> None:
     from vvtv.discovery.curator import discover_now
 
     rt = _open(args)
-    query = args.query or rt.settings.discovery.queries[0]
+    query = args.query or rt.settings.queries_for(args.channel or rt.settings.origin.default_channel)[0]
     max_plans = args.max_plans or rt.settings.discovery.max_plans
     report = discover_now(rt, query, max_plans=max_plans, site=args.site, channel=args.channel)
     _emit(args, report.as_dict(), lambda _data: print(report.render()))
@@ -252,9 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     find = commands.add_parser("discover", help="search for videos now with the Curator's browser; prints plans")
-    find.add_argument("--query", help="what to search for (default: the first of discovery.queries)")
+    find.add_argument("--query", help="what to search for (default: the first of the channel's queries)")
     find.add_argument("--max-plans", type=int, help="stop after this many kept plans (default: discovery.max_plans)")
-    find.add_argument("--site", help="a site profile name or a start URL (default: discovery.start_sites)")
+    find.add_argument("--site", help="a site profile name or a start URL (default: the channel's sites)")
     find.add_argument("--channel", help="whose brief to judge by (default: origin.default_channel)")
     find.set_defaults(func=discover)
     return parser

@@ -17,6 +17,7 @@ content ahead runs low.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections.abc import Callable
@@ -28,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from vvtv.broadcast.buffer import BufferAhead, buffer_ahead
-from vvtv.clock import US
+from vvtv.clock import US, iso
 from vvtv.discovery import sites
 from vvtv.discovery.playback import PlaybackReport, shortfall, watch
 from vvtv.discovery.browser import BrowserCrashed, BrowserOptions, BrowserPage, BrowserSession, PageFailed
@@ -46,6 +47,8 @@ from vvtv.runtime import Runtime
 from vvtv.storage.models import Plan, PlanStatus
 
 KEPT, REJECTED, SKIPPED, FAILED = "kept", "rejected", "skipped", "failed"
+
+log = logging.getLogger(__name__)
 
 
 class PlanEvidence(BaseModel):
@@ -130,6 +133,9 @@ class Curator:
         self.rt = rt
         self.settings = rt.settings.discovery
         self.channel = rt.settings.channel(channel or rt.settings.origin.default_channel)
+        self.sites = rt.settings.sites_for(self.channel.name)
+        self.queries = rt.settings.queries_for(self.channel.name)
+        self._owns_judge = judge is None  # a judge lent by the caller is closed by the caller
         self.judge = judge or Judge(
             rt.settings.llm, clock=rt.clock, fallback=DeterministicJudge(), on_breaker_change=self._breaker_changed
         )
@@ -174,9 +180,10 @@ class Curator:
     async def discover(
         self, query: str, *, max_plans: int, site: str | None = None, browser: BrowserSession | None = None
     ) -> DiscoveryReport:
-        targets = [site] if site else self.settings.start_sites
+        targets = [site] if site else self.sites
         if not targets:
-            raise ConfigError("discovery.start_sites is empty and no --site was given")
+            raise ConfigError(f"channel {self.channel.name}: no site configured (discovery.start_sites and "
+                              f"channels.{self.channel.name}.sites are empty) and no --site was given")  # fmt: skip
         profiles = [sites.resolve_site(t, self.profiles) for t in targets]
         report = DiscoveryReport(query=query, max_plans=max_plans, sites=[p.start_url for p in profiles],
                                  started_at_us=self.rt.clock.now_us())  # fmt: skip
@@ -387,7 +394,8 @@ class Curator:
         jobs.enqueue_approved(self.rt.db, self.rt.clock, max_attempts=self.rt.settings.factory.max_attempts)
 
     def close(self) -> None:
-        self.judge.close()
+        if self._owns_judge:
+            self.judge.close()
 
 
 def discover_now(rt: Runtime, query: str, *, max_plans: int, site: str | None = None,
@@ -400,36 +408,84 @@ def discover_now(rt: Runtime, query: str, *, max_plans: int, site: str | None = 
         curator.close()
 
 
+@dataclass(kw_only=True)
+class ChannelDiscovery:
+    """The curator role's work for one channel: its Curator (brief, sites, queries), schedule and state."""
+
+    curator: Curator
+    plan: DiscoverySchedule
+    buffer: BufferAhead = field(default_factory=lambda: BufferAhead(fresh_us=0, scheduled_us=0, in_factory_us=0))
+    runs: int = 0
+    state: str = "starting"  # one line for people: what the curator does for this channel, and why
+    last: str = "no discovery yet"
+
+    @property
+    def name(self) -> str:
+        return self.curator.channel.name
+
+    def discover(self, rt: Runtime, why: str, beat: Callable[[], None]) -> None:
+        now = rt.clock.now_us()
+        self.plan.last_run_us = now
+        queries = self.curator.queries
+        query = queries[self.runs % len(queries)]  # take turns through the queries
+        self.runs += 1
+        self.state = f"discovering {query!r}: {why}"
+        rt.record_event("discovery-start", self.state, channel=self.name)
+        beat()
+        try:
+            report = asyncio.run(self.curator.discover(query, max_plans=rt.settings.discovery.max_plans))
+            self.plan.reached_no_site = report.result_pages == 0
+            self.last = f"last discovery at {iso(now)}: {report.count(KEPT)} kept, {report.count(REJECTED)} rejected"
+        except VVTVError as exc:
+            # The web, the browser or a setting failed this time; the next run tries again.
+            rt.record_event("discovery-failed", f"discovery {query!r} failed: {exc}", channel=self.name)
+            self.last = f"last discovery at {iso(now)} failed: {exc}"
+        self.state = f"waiting; {self.last}"
+
+
 def run(rt: Runtime) -> None:
-    """The curator role: discover on a schedule, and at once when the buffer runs low."""
+    """The curator role: for every channel, with its own brief, sites and queries, discover on a
+    schedule and at once when its buffer runs low; a channel without a site is left idle, saying so."""
     started = rt.clock.now_us()
-    curator = Curator(rt)
-    buffer = BufferAhead(fresh_us=0, scheduled_us=0, in_factory_us=0)
-    # Heartbeats go on during a discovery (which takes minutes), with the buffer last measured.
-    curator.on_progress = lambda: rt.heartbeat("curator", started, **buffer.as_dict(), discovering=True,
-                                               **curator.status().as_heartbeat())  # fmt: skip
-    plan = DiscoverySchedule.from_settings(rt.settings)
-    queries = rt.settings.discovery.queries
-    runs = 0
+    rt.heartbeat("curator", started, status="starting: loading the judge")  # the embedding model takes a while
+    first = Curator(rt, channel=rt.settings.channels[0].name)
+    # One judge for every channel: one LLM behind one circuit breaker.
+    channels = [
+        ChannelDiscovery(
+            curator=first if c.name == first.channel.name else Curator(rt, judge=first.judge, channel=c.name),
+            plan=DiscoverySchedule.from_settings(rt.settings),
+        )
+        for c in rt.settings.channels
+    ]
+
+    def beat(active: Curator = first, **extra: Any) -> None:
+        rt.heartbeat(
+            "curator", started, status="; ".join(f"{c.name}: {c.state}" for c in channels),
+            channels={c.name: {**c.buffer.as_dict(), "status": c.state} for c in channels},
+            **active.status().as_heartbeat(), **extra,
+        )  # fmt: skip
+
+    for work in channels:
+        if not work.curator.sites:
+            work.state = f"idle: no site configured (set discovery.start_sites or channels.{work.name}.sites)"
+            log.warning("curator: channel %s %s", work.name, work.state)
+        # Heartbeats go on during a discovery (which takes minutes), with the buffer last measured.
+        work.curator.on_progress = lambda active=work.curator: beat(active, discovering=True)
     try:
         while not rt.stop.is_set():
-            now = rt.clock.now_us()
-            with rt.db.session() as session:
-                buffer = buffer_ahead(session, curator.channel.name, curator.channel.profile, now)
-            rt.heartbeat("curator", started, **buffer.as_dict(), last_discovery_us=plan.last_run_us,
-                         **curator.status().as_heartbeat())  # fmt: skip
-            why = plan.due(now, buffer)
-            if why:
-                plan.last_run_us = now
-                query = queries[runs % len(queries)]  # take turns through the queries
-                runs += 1
-                rt.record_event("discovery-start", f"discovering {query!r}: {why}", channel=curator.channel.name)
-                try:
-                    report = asyncio.run(curator.discover(query, max_plans=rt.settings.discovery.max_plans))
-                    plan.reached_no_site = report.result_pages == 0
-                except VVTVError as exc:
-                    # The web, the browser or a setting failed this time; the next run tries again.
-                    rt.record_event("discovery-failed", f"discovery {query!r} failed: {exc}", channel=curator.channel.name)
+            for work in channels:
+                if rt.stop.is_set() or not work.curator.sites:
+                    continue
+                now = rt.clock.now_us()
+                with rt.db.session() as session:
+                    work.buffer = buffer_ahead(session, work.name, work.curator.channel.profile, now)
+                why = work.plan.due(now, work.buffer)
+                if why:
+                    work.discover(rt, why, lambda active=work.curator: beat(active, discovering=True))
+                else:
+                    work.state = f"waiting: {work.buffer.describe()}; {work.last}"
+            beat(last_discovery_us=max((c.plan.last_run_us or 0 for c in channels), default=0) or None)
             rt.stop.wait(rt.settings.discovery.buffer_check_seconds)
     finally:
-        curator.close()
+        for work in channels:
+            work.curator.close()
