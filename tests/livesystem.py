@@ -63,14 +63,22 @@ class LiveSystem:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = self.data_dir.parent / "vvtv-up.log"
         with open(self.log_path, "ab") as log:
+            # A process group of its own, as a shell gives a command: kill_group() ends all of it.
             self.process = subprocess.Popen(
-                [VVTV, "up"], env=self.env(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-            )
+                [VVTV, "up"], env=self.env(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )  # fmt: skip
 
     def kill(self) -> None:
         """SIGKILL the supervisor only: its roles die with it (PDEATHSIG)."""
         assert self.process is not None
         self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def kill_group(self) -> None:
+        """SIGKILL every process of the group at once, as `kill -9 -PGID` does."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
 
     def stop(self) -> None:

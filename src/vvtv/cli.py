@@ -35,14 +35,20 @@ class CommandParser(argparse.ArgumentParser):
 
 
 def cmd_up(args: argparse.Namespace) -> None:
-    from vvtv.runtime import Runtime
-    from vvtv.supervisor import up
+    from vvtv.origin.listener import listen
 
     overrides = list(args.set)
     if args.roles is not None:
         roles = [r.strip() for r in args.roles.split(",") if r.strip()]
         overrides.append(f"supervisor.roles={json.dumps(roles)}")  # the roles run with it see the same list
-    up(Runtime.open(load_settings(overrides), migrate=False), overrides)
+    settings = load_settings(overrides)
+    # Listening before the heavy imports: from here on a viewer waits in the backlog instead of being refused.
+    origin = "origin" in settings.supervisor.roles
+    origin_socket = listen(settings.origin.host, settings.origin.port) if origin else None
+    from vvtv.runtime import Runtime
+    from vvtv.supervisor import up
+
+    up(Runtime.open(settings, migrate=False), overrides, origin_socket=origin_socket)
 
 
 def cmd_run(args: argparse.Namespace) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -22,6 +23,7 @@ from vvtv.broadcast.slate import ensure_slates
 from vvtv.cli import SUPERVISED_ENV
 from vvtv.clock import US
 from vvtv.errors import ConfigError
+from vvtv.origin.listener import ORIGIN_FD_ENV, ORIGIN_READY_FD_ENV, listen, wait_ready
 from vvtv.processes import die_with_parent
 from vvtv.roles import ROLES
 from vvtv.runtime import Runtime
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 HEALTHY_AFTER_SECONDS = 60  # a role that ran this long has its backoff reset
 # Roles that heartbeat; one silent this long is hung and is restarted.
 HEARTBEAT_TIMEOUT_SECONDS = {"broadcaster": 20, "programmer": 60}
+ORIGIN_READY_SECONDS = 30
 
 
 @dataclass(kw_only=True)
@@ -55,6 +58,8 @@ class Supervisor:
             raise ConfigError(f"supervisor.roles: unknown role(s) {unknown}; roles are {sorted(ROLES)}")
         self.rt = rt
         self.overrides = overrides
+        # Bound by up() before anything else and handed to each origin process (see origin/listener.py).
+        self.origin_socket: socket.socket | None = None
         # The origin first: after a restart, viewers are back as soon as it listens.
         roles.sort(key=lambda r: r != "origin")
         self.children = [Child(role=r) for r in roles]
@@ -63,11 +68,20 @@ class Supervisor:
         sets = [arg for pair in self.overrides for arg in ("--set", pair)]
         return [sys.executable, "-m", "vvtv.cli", *sets, "run", role]
 
-    def start(self, child: Child) -> None:
+    def start(self, child: Child, *, ready_fd: int | None = None) -> None:
+        env = {**os.environ, SUPERVISED_ENV: "1"}
+        inherited: tuple[int, ...] = ()
+        if child.role == "origin" and self.origin_socket is not None:
+            inherited = (self.origin_socket.fileno(),)
+            env[ORIGIN_FD_ENV] = str(inherited[0])
+        if ready_fd is not None:
+            inherited += (ready_fd,)
+            env[ORIGIN_READY_FD_ENV] = str(ready_fd)
         child.process = subprocess.Popen(
             self.command(child.role),
             stdin=subprocess.DEVNULL,
-            env={**os.environ, SUPERVISED_ENV: "1"},
+            env=env,
+            pass_fds=inherited,
             preexec_fn=die_with_parent,
         )
         child.started_at = time.monotonic()
@@ -130,6 +144,8 @@ class Supervisor:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        if self.origin_socket is not None:
+            self.origin_socket.close()
 
 
 def prepare(rt: Runtime) -> None:
@@ -144,15 +160,32 @@ def prepare(rt: Runtime) -> None:
         ensure_slates(rt)
 
 
-def up(rt: Runtime, overrides: list[str]) -> None:
-    """Run every role; `rt` comes unmigrated so the origin can start first."""
+def up(rt: Runtime, overrides: list[str], *, origin_socket: socket.socket | None = None) -> None:
+    """Run every role; `rt` comes unmigrated so the origin can start first.
+
+    `origin_socket` is the origin's, bound by the caller as early as it could; made here otherwise.
+    """
     supervisor = Supervisor(rt, overrides)
     origin = next((c for c in supervisor.children if c.role == "origin"), None)
-    if origin:  # it serves what is on disk: after a restart, viewers are back as soon as it listens
-        supervisor.start(origin)
+    if origin:
+        # The origin first: it answers every playlist from the timeline (origin/live.py),
+        # so after a restart viewers are back as soon as it runs.
+        supervisor.origin_socket = origin_socket or listen(rt.settings.origin.host, rt.settings.origin.port)
+        ready, ready_for_origin = os.pipe()
+        supervisor.start(origin, ready_fd=ready_for_origin)
+        os.close(ready_for_origin)
     rt.db.migrate()
     prepare(rt)
-    origin_url = f"http://{rt.settings.origin.host}:{rt.settings.origin.port}"
+    if origin:
+        # The other roles start once the origin serves: on a busy machine they would slow its start.
+        if not wait_ready(ready, ORIGIN_READY_SECONDS):
+            log.warning("the origin did not report serving within %d s; starting the other roles", ORIGIN_READY_SECONDS)
+    host, port = (
+        supervisor.origin_socket.getsockname()[:2]
+        if supervisor.origin_socket
+        else (rt.settings.origin.host, rt.settings.origin.port)
+    )
+    origin_url = f"http://{host}:{port}"
     log.info("VVTV is on air: player %s/  stream %s/live.m3u8  (Ctrl-C stops)", origin_url, origin_url)
     rt.record_event("up", f"vvtv up (pid {os.getpid()}) starting roles {rt.settings.supervisor.roles}")
     supervisor.run()

@@ -17,7 +17,7 @@ from pathlib import Path
 from vvtv.broadcast import schedule
 from vvtv.broadcast.playlists import ORIGIN_MEDIA, VariantStream, master_playlist, media_playlist, write_atomically
 from vvtv.broadcast.slate import ensure_slate
-from vvtv.broadcast.timeline import Timeline
+from vvtv.broadcast.timeline import Timeline, lookback_us
 from vvtv.clock import US, Clock
 from vvtv.config import Profile
 from vvtv.runtime import Runtime
@@ -80,7 +80,7 @@ class ChannelPlayout:
 
     @property
     def lookback_us(self) -> int:
-        return (self.window_size + 2) * self.profile.segment_seconds * US
+        return lookback_us(self.window_size, self.profile.segment_seconds)
 
     def write_masters(self, media_dir: Path, default: bool) -> None:
         write_atomically(self.directory / "live.m3u8", master_playlist(self.variants))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from vvtv.broadcast.timeline import PublishedSegment
@@ -78,23 +79,38 @@ def media_playlist(
 
 @dataclass(frozen=True, kw_only=True)
 class PublishedState:
-    """What a live media playlist on disk lists: for status, not for playout."""
+    """What a live media playlist written by media_playlist() lists: for status and the origin, not for playout."""
 
     media_sequence: int
     segment_count: int
+    # When the newest listed segment ended (the first segment's PROGRAM-DATE-TIME plus every EXTINF);
+    # None for an empty playlist.
+    newest_end_us: int | None
 
     @property
     def newest_seq(self) -> int:
         return self.media_sequence + self.segment_count - 1
 
 
+def parse_published(text: str) -> PublishedState:
+    sequence, count, start_us, duration_us = 0, 0, None, 0
+    for line in text.splitlines():
+        if line.startswith("#EXTINF:"):
+            count += 1
+            duration_us += round(float(line[8:].partition(",")[0]) * US)
+        elif line.startswith("#EXT-X-PROGRAM-DATE-TIME:") and start_us is None:
+            start_us = round(datetime.fromisoformat(line.partition(":")[2]).timestamp() * US)
+        elif line.startswith("#EXT-X-MEDIA-SEQUENCE:"):
+            sequence = int(line.partition(":")[2])
+    newest_end_us = start_us + duration_us if start_us is not None and count else None
+    return PublishedState(media_sequence=sequence, segment_count=count, newest_end_us=newest_end_us)
+
+
 def read_published(path: Path) -> PublishedState | None:
     try:
-        lines = path.read_text().splitlines()
+        return parse_published(path.read_text())
     except FileNotFoundError:
         return None
-    sequence = next((int(line.partition(":")[2]) for line in lines if line.startswith("#EXT-X-MEDIA-SEQUENCE:")), 0)
-    return PublishedState(media_sequence=sequence, segment_count=sum(line.startswith("#EXTINF:") for line in lines))
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -14,6 +14,13 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from itertools import accumulate
 
+from vvtv.clock import US
+
+
+def lookback_us(window_size: int, segment_seconds: int) -> int:
+    """How far back a live window (plus the segments being published) reaches: the entries to load."""
+    return (window_size + 2) * segment_seconds * US
+
 
 @dataclass(frozen=True, kw_only=True)
 class TimelineEntry:

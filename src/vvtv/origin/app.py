@@ -36,15 +36,17 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from vvtv.clock import US
+from vvtv.broadcast.timeline import lookback_us
 from vvtv.errors import ConfigError, VVTVError
 from vvtv.origin import iptv
 from vvtv.origin.access import Access
 from vvtv.origin.guide import read_guide
 from vvtv.origin.health import check_health
+from vvtv.origin.listener import announce_ready, inherited_or_new
+from vvtv.origin.live import LivePlaylists
 from vvtv.origin.metrics import RequestCounter, origin_registry
 from vvtv.origin.page import CONTENT_SECURITY_POLICY, HLS_LIBRARY, STATIC_DIR, PlayerPage
-from vvtv.origin.paths import PLAYLIST_SUFFIX, NotServed, ServedTree, content_type, media_tree
+from vvtv.origin.paths import CONTENT_TYPES, PLAYLIST_SUFFIX, NotServed, ServedTree, content_type, media_tree
 from vvtv.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,7 @@ PLAYLIST_CACHE = "public, max-age=1"
 IMMUTABLE_CACHE = "public, max-age=31536000, immutable"
 STATIC_CACHE = "public, max-age=300"
 NO_STORE = "no-store"
+PLAYLIST_TYPE = CONTENT_TYPES[PLAYLIST_SUFFIX]
 
 # Players on other sites (and CDNs) fetch the stream cross-origin.
 CORS = {
@@ -76,6 +79,7 @@ def create_app(rt: Runtime) -> Starlette:
     static = ServedTree(folder=STATIC_DIR)
     page = PlayerPage.load()
     access = Access(rt)
+    live = LivePlaylists(rt)
     if not HLS_LIBRARY.is_file():
         log.warning("origin: %s is missing (run `make web`); the player page needs it", HLS_LIBRARY)
 
@@ -87,21 +91,30 @@ def create_app(rt: Runtime) -> Starlette:
         if request.method == "OPTIONS":
             return Response(status_code=204, headers=PREFLIGHT)
         url_path = request.scope["path"].removeprefix("/")
-        try:
-            path = media.resolve(url_path)
-        except NotServed:
-            return not_found(cors=True)
+        # A channel's live playlist is answered even when its file is missing or behind (origin/live.py).
+        channel_playlist = live.match(url_path)
+        path = None
+        if channel_playlist is None:
+            try:
+                path = media.resolve(url_path)
+            except NotServed:
+                return not_found(cors=True)
         decision = access.media(request, url_path)
         if decision.status is not None:
             return decision.refusal(CORS)
-        if path.suffix == PLAYLIST_SUFFIX:
-            try:
-                # Read whole: the Broadcaster replaces playlists atomically, so this is one version.
-                body = path.read_bytes()
-            except OSError:
+        if path is None or path.suffix == PLAYLIST_SUFFIX:
+            if channel_playlist is not None:
+                body = live.answer(channel_playlist, _read_playlist(media, url_path))
+            else:
+                try:
+                    # Read whole: the Broadcaster replaces playlists atomically, so this is one version.
+                    body = path.read_bytes()
+                except OSError:
+                    body = None
+            if body is None:
                 return not_found(cors=True)
             response = Response(
-                decision.playlist(body), media_type=content_type(path),
+                decision.playlist(body), media_type=PLAYLIST_TYPE,
                 headers={**CORS, "Cache-Control": decision.cache_control(PLAYLIST_CACHE)},
             )  # fmt: skip
         else:
@@ -156,11 +169,11 @@ def create_app(rt: Runtime) -> Starlette:
             return JSONResponse({"error": str(exc)}, status_code=404, headers={"Cache-Control": NO_STORE})
         # A player can lag the live edge by up to a live window (plus the segments being published).
         profile = settings.profile_for(name)
-        lookback_us = (settings.broadcaster.window_segments + 2) * profile.segment_seconds * US
+        lookback = lookback_us(settings.broadcaster.window_segments, profile.segment_seconds)
         try:
             with rt.db.session() as session:
                 result = read_guide(
-                    session, name, rt.clock.now_us(), lookback_us=lookback_us, next_count=settings.origin.guide_next
+                    session, name, rt.clock.now_us(), lookback_us=lookback, next_count=settings.origin.guide_next
                 )
         except (SQLAlchemyError, VVTVError) as exc:
             log.warning("origin: guide of %s unavailable: %s", name, exc)
@@ -193,18 +206,12 @@ def create_app(rt: Runtime) -> Starlette:
     )
 
 
-def listen(host: str, port: int) -> socket.socket:
-    """A listening socket that rebinds at once after a restart (SO_REUSEADDR skips TIME_WAIT)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+def _read_playlist(media: ServedTree, url_path: str) -> bytes | None:
     try:
-        sock.bind((host, port))
-        sock.listen(2048)
-    except OSError as exc:
-        sock.close()
-        raise ConfigError(f"origin: cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
-    return sock
+        # Read whole: the Broadcaster replaces playlists atomically, so this is one version.
+        return media.resolve(url_path).read_bytes()
+    except (NotServed, OSError):
+        return None
 
 
 class _Server(uvicorn.Server):
@@ -228,6 +235,8 @@ def serve(rt: Runtime, sock: socket.socket) -> None:
         next_beat = 0.0
         loop = asyncio.get_running_loop()
         while not serving.done():
+            if server.started:
+                announce_ready()
             if rt.stop.is_set():
                 server.should_exit = True
             elif loop.time() >= next_beat:
@@ -253,4 +262,4 @@ def _heartbeat(rt: Runtime, started_us: int, **data: object) -> None:
 
 def run(rt: Runtime) -> None:
     """The origin role: serve on settings.origin host and port until rt.stop is set."""
-    serve(rt, listen(rt.settings.origin.host, rt.settings.origin.port))
+    serve(rt, inherited_or_new(rt.settings.origin.host, rt.settings.origin.port))
