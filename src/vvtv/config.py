@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -398,6 +398,19 @@ class DemoSiteSettings(BaseModel):
     port: int = Field(default=8091, ge=0, le=65535)
 
 
+class ControlSettings(BaseModel):
+    # The bearer token of the origin's control API (/api/control/...) and of `vvtvctl --url`;
+    # unset: the control API is off. Set it in the environment (VVTV_CONTROL__TOKEN), not in a file others read.
+    token: SecretStr | None = None
+
+    @field_validator("token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters (for example: openssl rand -hex 24)")
+        return value
+
+
 class SupervisorSettings(BaseModel):
     # Plain `vvtv up` runs the whole loop: the demo site for the Curator to find videos on.
     roles: list[str] = Field(
@@ -427,6 +440,7 @@ class Settings(BaseSettings):
     demo: DemoSettings = DemoSettings()
     factory: FactorySettings = FactorySettings()
     supervisor: SupervisorSettings = SupervisorSettings()
+    control: ControlSettings = ControlSettings()
     discovery: DiscoverySettings = DiscoverySettings()
     llm: LLMSettings = LLMSettings()
     healing: HealingSettings = HealingSettings()

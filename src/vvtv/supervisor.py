@@ -22,6 +22,7 @@ from vvtv.broadcast import schedule
 from vvtv.broadcast.slate import ensure_slates
 from vvtv.cli import SUPERVISED_ENV
 from vvtv.clock import US
+from vvtv.control import restart
 from vvtv.errors import ConfigError
 from vvtv.origin.listener import ORIGIN_FD_ENV, ORIGIN_READY_FD_ENV, listen, wait_ready
 from vvtv.processes import die_with_parent
@@ -125,27 +126,55 @@ class Supervisor:
 
     def run(self) -> None:
         self.rt.stop_on_signals()
+        with self.rt.db.session() as session:
+            answered = restart.newest_event_id(session)  # requests made before this supervisor are not its own
         try:
             while not self.rt.stop.is_set():
+                answered = self.restart_requested(answered)
                 for child in self.children:
                     self.check(child)
                 self.rt.stop.wait(0.5)
         finally:
             self.shutdown()
 
+    def restart_requested(self, answered: int) -> int:
+        """Restart the roles operators asked for (control/restart.py); returns the newest request answered."""
+        with self.rt.db.session() as session:
+            requests = restart.pending_requests(session, answered)
+        for request in requests:
+            report = restart.RestartReport(request_id=request.id)
+            for role in request.roles:
+                child = next((c for c in self.children if c.role == role), None)
+                if child is None:
+                    report.not_running.append(role)
+                    continue
+                if child.process is not None and child.process.poll() is None:
+                    _stop([child.process])
+                self.start(child)  # at once and without counting a failure: it was asked for
+                child.failures = 0
+                report.restarted[role] = child.process.pid
+            restart.answer(self.rt, report)
+            log.info("restart request %d: restarted %s", request.id, report.restarted)
+            answered = request.id
+        return answered
+
     def shutdown(self) -> None:
-        running = [c.process for c in self.children if c.process and c.process.poll() is None]
-        for process in running:
-            process.terminate()
-        deadline = time.monotonic() + 10
-        for process in running:
-            try:
-                process.wait(timeout=max(deadline - time.monotonic(), 0.1))
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        _stop([c.process for c in self.children if c.process and c.process.poll() is None])
         if self.origin_socket is not None:
             self.origin_socket.close()
+
+
+def _stop(processes: list[subprocess.Popen], grace_seconds: float = 10) -> None:
+    """SIGTERM (a role's clean stop), then SIGKILL for those still running after the grace period."""
+    for process in processes:
+        process.terminate()
+    deadline = time.monotonic() + grace_seconds
+    for process in processes:
+        try:
+            process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def prepare(rt: Runtime) -> None:

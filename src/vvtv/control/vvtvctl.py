@@ -11,6 +11,7 @@ import json
 import os
 from dataclasses import asdict, dataclass
 
+from pydantic import Field
 from sqlalchemy import func, select
 
 from vvtv.broadcast import schedule
@@ -18,6 +19,8 @@ from vvtv.broadcast.buffer import buffer_ahead
 from vvtv.broadcast.playlists import read_published
 from vvtv.clock import US, SystemClock, iso
 from vvtv.config import Settings, load_settings
+from vvtv.control.commands import ControlCommand, Params, register, run_command
+from vvtv.control.operator import LIVE_OUTPUT_ROLES, render_emergency, render_restart
 from vvtv.processing.jobs import active_jobs
 from vvtv.runtime import Runtime
 from vvtv.storage.models import Asset, AssetStatus, Event, Heartbeat, Job, Plan, ScheduleEntry
@@ -60,8 +63,8 @@ def _open(args: argparse.Namespace) -> Runtime:
     return Runtime.open(load_settings(args.set))
 
 
-def _channel_names(settings: Settings, args: argparse.Namespace) -> list[str]:
-    return [settings.channel(args.channel).name] if args.channel else [c.name for c in settings.channels]
+def channel_names(settings: Settings, channel: str | None) -> list[str]:
+    return [settings.channel(channel).name] if channel else [c.name for c in settings.channels]
 
 
 def queue_show(rt: Runtime, channels: list[str], limit: int) -> dict:
@@ -158,6 +161,31 @@ def status(rt: Runtime) -> dict:
     return {"roles": roles, "channels": channels, "counts": counts, "recent_events": events}
 
 
+def _call(args: argparse.Namespace, name: str, **values: object) -> dict:
+    """Run a control command here, or with --url on the remote channel's origin: the same JSON either way."""
+    if args.url:
+        from vvtv.control.remote import call_remote
+
+        return call_remote(args.url, name, values, token=load_settings(args.set).control.token)
+    return run_command(_open(args), name, values)
+
+
+class ChannelParams(Params):
+    channel: str | None = None  # default: every channel
+
+
+class QueueParams(ChannelParams):
+    limit: int = Field(default=20, ge=1, le=1000)
+
+
+register(ControlCommand(name="status", params=Params, run=lambda rt, _p: status(rt),
+                        help="roles, channels, counts, recent events"))  # fmt: skip
+register(ControlCommand(name="queue.show", params=QueueParams, help="upcoming entries, buffer minutes, jobs",
+                        run=lambda rt, p: queue_show(rt, channel_names(rt.settings, p.channel), p.limit)))  # fmt: skip
+register(ControlCommand(name="streaming.status", params=ChannelParams, help="on air, segments published, playlist age",
+                        run=lambda rt, p: streaming_status(rt, channel_names(rt.settings, p.channel))))  # fmt: skip
+
+
 def _emit(args: argparse.Namespace, data: dict, render) -> None:  # noqa: ANN001
     if args.json:
         print(json.dumps(data, indent=2))
@@ -234,16 +262,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(json=False)
     commands = parser.add_subparsers(dest="command", required=True)
 
+    parser.add_argument("--url", help="control a remote channel through its origin's control API "
+                        "(token: VVTV_CONTROL__TOKEN)")  # fmt: skip
     commands.add_parser("status", help="roles, channels, counts, recent events").set_defaults(
-        func=lambda a: _emit(a, status(_open(a)), _render_status)
+        func=lambda a: _emit(a, _call(a, "status"), _render_status)
     )
 
     queue = commands.add_parser("queue", help="the upcoming schedule").add_subparsers(dest="queue_command", required=True)
     show = queue.add_parser("show", help="upcoming entries with start times, buffer minutes")
     show.add_argument("--channel")
     show.add_argument("--limit", type=int, default=20)
-    show.set_defaults(func=lambda a: _emit(a, queue_show(rt := _open(a), _channel_names(rt.settings, a), a.limit),
-                                           _render_queue))  # fmt: skip
+    show.set_defaults(func=lambda a: _emit(a, _call(a, "queue.show", channel=a.channel, limit=a.limit), _render_queue))
 
     streaming = commands.add_parser("streaming", help="the live output").add_subparsers(
         dest="streaming_command", required=True
@@ -251,8 +280,24 @@ def build_parser() -> argparse.ArgumentParser:
     stream_status = streaming.add_parser("status", help="on air now, segments published, last tick, playlist age")
     stream_status.add_argument("--channel")
     stream_status.set_defaults(
-        func=lambda a: _emit(a, streaming_status(rt := _open(a), _channel_names(rt.settings, a)), _render_streaming)
+        func=lambda a: _emit(a, _call(a, "streaming.status", channel=a.channel), _render_streaming)
     )
+    emergency = streaming.add_parser("emergency", help="put programmes (or the slate) on air right after the "
+                                     "entry on air, with the reason; or --clear them")  # fmt: skip
+    emergency.add_argument("--inject", type=int, metavar="N", help="the N newest ready programmes")
+    emergency.add_argument("--asset", type=int, action="append", default=[], metavar="ID",
+                           help="these programmes instead, in this order (repeatable)")  # fmt: skip
+    emergency.add_argument("--reason", default="", help="why: recorded with the entries and in an event")
+    emergency.add_argument("--clear", action="store_true", help="remove injected entries that have not started")
+    emergency.add_argument("--channel", help="default: origin.default_channel")
+    emergency.set_defaults(func=lambda a: _emit(a, _call(
+        a, "streaming.emergency", channel=a.channel, inject=a.inject, assets=a.asset, reason=a.reason, clear=a.clear,
+    ), render_emergency))  # fmt: skip
+    again = streaming.add_parser("restart", help="restart the broadcaster and RTMP output cleanly (via `vvtv up`)")
+    again.add_argument("--role", action="append", metavar="ROLE",
+                       help=f"restart this role instead (repeatable; default: {' and '.join(LIVE_OUTPUT_ROLES)})")
+    again.set_defaults(func=lambda a: _emit(a, _call(a, "streaming.restart", **({"roles": a.role} if a.role else {})),
+                                            render_restart))  # fmt: skip
 
     find = commands.add_parser("discover", help="search for videos now with the Curator's browser; prints plans")
     find.add_argument("--query", help="what to search for (default: the first of the channel's queries)")

@@ -16,6 +16,7 @@ one carries on at once.
     /channels.m3u, /epg.xml        the channel list and the XMLTV guide for IPTV apps (iptv.py)
     /metrics                       the channel in Prometheus text format (origin/metrics.py)
     /api/channels/NAME/gate        the age gate: a date of birth in, a viewing token out (access.py)
+    /api/control/...               the control API for `vvtvctl --url` (bearer token; control/api.py)
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainT
 from starlette.routing import Route
 
 from vvtv.broadcast.timeline import lookback_us
+from vvtv.control.api import control_routes
 from vvtv.errors import ConfigError, VVTVError
 from vvtv.origin import iptv
 from vvtv.origin.access import Access
@@ -202,6 +204,7 @@ def create_app(rt: Runtime) -> Starlette:
             *iptv.routes(rt),
             Route("/metrics", metrics),
             *access.routes(),
+            *control_routes(rt),
         ],
     )
 
