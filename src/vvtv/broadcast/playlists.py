@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from vvtv.broadcast.adbreaks import cue_lines
 from vvtv.broadcast.timeline import PublishedSegment
 from vvtv.clock import US, iso
 from vvtv.processing.package import SEGMENT_PATTERN
@@ -58,6 +59,7 @@ def media_playlist(
     MEDIA-SEQUENCE is the first listed segment's channel-global number;
     DISCONTINUITY-SEQUENCE is its entry's ordinal, i.e. the programme
     boundaries before it, so no tag is put before the first listed segment.
+    Ad breaks are marked for ad insertion (broadcast/adbreaks.py).
     """
     lines = [
         "#EXTM3U",
@@ -72,6 +74,7 @@ def media_playlist(
             lines.append("#EXT-X-DISCONTINUITY")
         if segment.starts_programme or position == 0:
             lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{iso(segment.start_us)}")
+        lines += cue_lines(segment, segments[position - 1] if position else None)
         lines.append(f"#EXTINF:{segment.duration_us / US:.6f},")
         lines.append(f"{media_base}/{segment.entry.asset_path}/{rendition}/{SEGMENT_PATTERN % segment.index}")
     return "\n".join(lines) + "\n"

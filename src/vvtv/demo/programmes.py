@@ -70,11 +70,13 @@ def demo_durations(count: int, low: int, high: int, seed: int = 7) -> list[int]:
     return [generator.randint(low, high) for _ in range(count)]
 
 
-def slate_source(seconds: float, *, width: int, height: int, fps: int) -> Source:
-    """The "we'll be right back" card: calm colours, a soft chord."""
+def slate_source(
+    seconds: float, *, width: int, height: int, fps: int, caption: str = "We’ll be right back"
+) -> Source:
+    """The "we'll be right back" card (or another caption, such as an ad break's): calm colours, a soft chord."""
     size = max(height // 10, 12)
     text = [
-        f"drawtext=fontfile={FONT}:text='We’ll be right back':fontsize={size}:fontcolor=white"
+        f"drawtext=fontfile={FONT}:text='{caption}':fontsize={size}:fontcolor=white"
         f":x=(w-text_w)/2:y=(h-text_h)/2",
         f"drawtext=fontfile={FONT}:text='VVTV':fontsize={size // 2}:fontcolor=white@0.7"
         f":x=(w-text_w)/2:y=(h/2)+{size * 2}",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from vvtv.broadcast import schedule
+from vvtv.broadcast import adbreaks, schedule
 from vvtv.broadcast.buffer import PROGRAMME_KINDS, BufferAhead, buffer_ahead, fresh_assets, ready_programmes
 from vvtv.broadcast.slate import ensure_slate
 from vvtv.clock import US
@@ -60,6 +60,7 @@ class Programmer:
         settings = rt.settings
         profile_name = settings.channel(channel).profile
         slate_id = ensure_slate(rt, profile_name).id
+        break_id = adbreaks.ensure_break_asset(rt, channel)
         now = rt.clock.now_us()
         # Entries starting within one broadcaster poll count as started: a broadcaster
         # re-reads the timeline that often, and publishes nothing of an entry before it starts.
@@ -86,6 +87,10 @@ class Programmer:
             previous_asset = None if resumed else tail.asset_id
             emergency_horizon = now + round(settings.broadcaster.emergency_lookahead_minutes * 60 * US)
             while end < (horizon if fresh else min(horizon, emergency_horizon)):
+                ad_break = adbreaks.append_if_due(session, settings.channel(channel), break_id, at_us=end, now_us=now)
+                if ad_break is not None:
+                    end, appended = ad_break.end_us, appended + 1
+                    continue
                 asset, kind, reason = self.choose_next(session, channel, profile_name, fresh, previous_asset, slate)
                 entry = schedule.append_entry(
                     session, channel, asset, kind=kind, reason=reason, now_us=now,

@@ -41,6 +41,7 @@ class AssetKind(str, enum.Enum):
     PROGRAMME = "programme"
     SLATE = "slate"
     EVERGREEN = "evergreen"
+    BREAK = "break"  # fills an ad break (broadcast/adbreaks.py)
 
 
 class AssetStatus(str, enum.Enum):
@@ -52,6 +53,7 @@ class EntryKind(str, enum.Enum):
     PROGRAMME = "programme"
     EMERGENCY = "emergency"  # the slate or evergreen loop filling a short buffer
     INJECTED = "injected"  # an operator's emergency injection
+    BREAK = "break"  # an ad break, marked for ad insertion in the playlists (broadcast/adbreaks.py)
 
 
 class Channel(Base):
