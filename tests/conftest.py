@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import os
 import uuid
 from pathlib import Path
 
 import pytest
 
 from pgserver import PostgresCluster, start_cluster
+from s3server import CREDENTIALS, S3StandIn, start_s3
 from vvtv.clock import FakeClock
 from vvtv.config import ChannelSettings, Profile, Rendition, Settings, load_settings
 from vvtv.demo.programmes import demo_programme
@@ -39,6 +41,21 @@ def postgres() -> PostgresCluster:
     cluster = start_cluster()
     yield cluster
     cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def s3(tmp_path_factory: pytest.TempPathFactory) -> S3StandIn:
+    """moto_server, the S3 stand-in, for the whole run; boto3 finds its test credentials in the environment."""
+    server = start_s3(tmp_path_factory.mktemp("s3") / "moto.log")
+    saved = {key: os.environ.get(key) for key in CREDENTIALS}
+    os.environ.update(CREDENTIALS)
+    yield server
+    server.stop()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

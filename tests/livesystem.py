@@ -36,6 +36,7 @@ class LiveSystem:
     data_dir: Path
     port: int = field(default_factory=free_port)
     env_overrides: dict[str, str] = field(default_factory=dict)
+    up_args: list[str] = field(default_factory=list)  # e.g. ["--roles", "factory"]
     process: subprocess.Popen | None = None
     log_path: Path | None = None
 
@@ -65,8 +66,8 @@ class LiveSystem:
         with open(self.log_path, "ab") as log:
             # A process group of its own, as a shell gives a command: kill_group() ends all of it.
             self.process = subprocess.Popen(
-                [VVTV, "up"], env=self.env(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True,
+                [VVTV, "up", *self.up_args], env=self.env(), stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True,
             )  # fmt: skip
 
     def kill(self) -> None:

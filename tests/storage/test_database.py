@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+
 import pytest
 from alembic.script import ScriptDirectory
 from alembic.config import Config
@@ -73,3 +75,23 @@ def test_a_url_whose_driver_is_missing_fails_with_the_package_named() -> None:
         Database("mysql+mysqldb://vvtv@127.0.0.1/vvtv")
     with pytest.raises(ConfigError, match="storage.url: 'not a url' is not a database URL"):
         Database("not a url")
+
+
+def _migrate(url: str) -> None:
+    database = Database(url)
+    database.migrate()
+    database.dispose()
+
+
+def test_machines_starting_at_once_migrate_one_after_the_other(database_url: str) -> None:
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=_migrate, args=(database_url,)) for _ in range(3)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=120)
+    assert [p.exitcode for p in processes] == [0, 0, 0]
+    database = Database(database_url)
+    with database.engine.connect() as connection:
+        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == head_revision()
+    database.dispose()

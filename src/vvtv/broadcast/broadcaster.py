@@ -21,7 +21,7 @@ from vvtv.broadcast.timeline import Timeline, lookback_us
 from vvtv.clock import US, Clock
 from vvtv.config import Profile
 from vvtv.runtime import Runtime
-from vvtv.storage.objects import public_base
+from vvtv.storage.objects import live_media_base
 
 HEARTBEAT_SECONDS = 2.0
 # Stands for the rendition's name in a media playlist shared by every rendition; a path never holds NUL.
@@ -141,7 +141,7 @@ class Broadcaster:
                 variants=variants_for(slate.renditions, profile),
                 window_size=settings.broadcaster.window_segments,
                 clock=rt.clock,
-                media_base=public_base(settings.storage) if settings.storage.media_url else ORIGIN_MEDIA,
+                media_base=live_media_base(settings.storage),
             )
             playout.write_masters(settings.media_dir, default=channel.name == settings.origin.default_channel)
             self.playouts.append(playout)

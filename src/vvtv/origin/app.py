@@ -34,7 +34,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import (
+    FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response,
+)
 from starlette.routing import Route
 
 from vvtv.broadcast.timeline import lookback_us
@@ -50,6 +52,7 @@ from vvtv.origin.metrics import RequestCounter, origin_registry
 from vvtv.origin.page import CONTENT_SECURITY_POLICY, HLS_LIBRARY, STATIC_DIR, PlayerPage
 from vvtv.origin.paths import CONTENT_TYPES, PLAYLIST_SUFFIX, NotServed, ServedTree, content_type, media_tree
 from vvtv.runtime import Runtime
+from vvtv.storage.objects import published_url
 
 log = logging.getLogger(__name__)
 
@@ -95,15 +98,20 @@ def create_app(rt: Runtime) -> Starlette:
         url_path = request.scope["path"].removeprefix("/")
         # A channel's live playlist is answered even when its file is missing or behind (origin/live.py).
         channel_playlist = live.match(url_path)
-        path = None
+        path = elsewhere = None
         if channel_playlist is None:
             try:
                 path = media.resolve(url_path)
             except NotServed:
-                return not_found(cors=True)
+                # An asset made by a Factory on another machine is in object storage.
+                elsewhere = published_url(settings.storage, url_path)
+                if elsewhere is None:
+                    return not_found(cors=True)
         decision = access.media(request, url_path)
         if decision.status is not None:
             return decision.refusal(CORS)
+        if elsewhere is not None:
+            return RedirectResponse(elsewhere, status_code=302, headers=CORS)
         if path is None or path.suffix == PLAYLIST_SUFFIX:
             if channel_playlist is not None:
                 body = live.answer(channel_playlist, _read_playlist(media, url_path))

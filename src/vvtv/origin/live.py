@@ -31,6 +31,7 @@ from vvtv.broadcast.timeline import Timeline, lookback_us
 from vvtv.clock import US
 from vvtv.errors import ConfigError, VVTVError
 from vvtv.runtime import Runtime
+from vvtv.storage.objects import live_media_base
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,8 @@ class LivePlaylists:
         window = timeline.window(now, self.rt.settings.broadcaster.window_segments)
         if not window:
             return None
-        text = media_playlist(window, rendition=rendition, target_duration_s=profile.segment_seconds)
+        text = media_playlist(window, rendition=rendition, target_duration_s=profile.segment_seconds,
+                              media_base=live_media_base(self.rt.settings.storage))  # fmt: skip
         return window[-1].seq, text.encode()
 
     def _timeline(self, channel: str, now: int, segment_seconds: int) -> Timeline | None:

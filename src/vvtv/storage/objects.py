@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from vvtv.broadcast.playlists import ORIGIN_MEDIA
 from vvtv.config import StorageSettings
 from vvtv.errors import ConfigError, StorageError
 
@@ -49,6 +50,11 @@ def public_base(settings: StorageSettings) -> str:
     return "/".join(part for part in (endpoint, bucket.name, bucket.prefix) if part)
 
 
+def live_media_base(settings: StorageSettings) -> str:
+    """What the live playlists put before an asset's path: the bucket (or its CDN), else the origin's folder."""
+    return public_base(settings) if settings.media_url else ORIGIN_MEDIA
+
+
 def _upload_order(folder: Path) -> list[Path]:
     """Every file, segments and posters first, then rendition playlists, the master playlist last."""
     files = [p for p in folder.rglob("*") if p.is_file()]
@@ -77,6 +83,7 @@ class ObjectStore:
     def publish_folder(self, folder: Path, relative: str) -> list[str]:
         """Upload the finished folder under the key `relative` (its path in the media folder); returns the keys,
         in upload order. Uploading again is harmless: same keys, same bytes."""
+        from boto3.exceptions import S3UploadFailedError
         from botocore.exceptions import BotoCoreError, ClientError
 
         keys = []
@@ -87,7 +94,7 @@ class ObjectStore:
             try:
                 self.client.upload_file(str(path), self.bucket.name, key,
                                         ExtraArgs={"ContentType": content_type, "CacheControl": cache})  # fmt: skip
-            except (BotoCoreError, ClientError) as exc:
+            except (BotoCoreError, ClientError, S3UploadFailedError) as exc:
                 raise StorageError(f"object storage s3://{self.bucket.name}/{key}: upload failed: {exc}") from exc
             keys.append(key)
         return keys
@@ -97,3 +104,14 @@ def publish_asset(settings: StorageSettings, media_dir: Path, folder: Path) -> N
     """Upload a finished asset folder when media goes to object storage; nothing to do otherwise."""
     if settings.media_url:
         ObjectStore(settings).publish_folder(folder, folder.relative_to(media_dir).as_posix())
+
+
+def published_url(settings: StorageSettings, url_path: str) -> str | None:
+    """Where an asset file the origin does not hold is published (an origin on another machine than the
+    Factory redirects there); None when media is not in object storage or the path is not an asset file."""
+    parts = url_path.split("/")
+    if not settings.media_url or parts[0] != "assets" or len(parts) < 3:
+        return None
+    if any(not part or part.startswith(".") or "\\" in part or "\x00" in part for part in parts):
+        return None
+    return f"{public_base(settings)}/{url_path}"
