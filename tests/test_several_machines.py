@@ -4,6 +4,8 @@ programmes and publishes them to the bucket; the other airs them, its playlists 
 
 from __future__ import annotations
 
+import os
+import subprocess
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -11,7 +13,7 @@ from urllib.parse import urlsplit
 import httpx
 from sqlalchemy import select
 
-from livesystem import LiveSystem
+from livesystem import VVTV, LiveSystem
 from s3server import CREDENTIALS, create_public_bucket
 from vvtv.storage.db import Database
 from vvtv.storage.models import Asset, AssetKind
@@ -61,3 +63,10 @@ def test_a_factory_machine_and_an_air_machine_make_one_channel(tmp_path: Path, p
         kinds = {a.kind for a in session.scalars(select(Asset))}
     assert kinds == {AssetKind.SLATE, AssetKind.PROGRAMME}
     db.dispose()
+
+
+def test_an_unknown_role_stops_vvtv_up_with_the_roles_named(tmp_path: Path) -> None:
+    result = subprocess.run([VVTV, "up", "--roles", "factory,broadcastr"], capture_output=True, text=True,
+                            env={**os.environ, "VVTV_DATA_DIR": str(tmp_path / "var")}, timeout=60)  # fmt: skip
+    assert result.returncode == 2
+    assert "supervisor.roles: unknown role(s) ['broadcastr']; roles are [" in result.stderr
