@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 # Debian packages, each checked by a command it provides (Node.js from elsewhere
 # often bundles npm) or, for those without one, by dpkg.
-NEED_COMMANDS := ffmpeg:ffmpeg ffprobe:ffmpeg chromium:chromium nginx:nginx npm:nodejs,npm
+NEED_COMMANDS := ffmpeg:ffmpeg ffprobe:ffmpeg chromium:chromium nginx:nginx npm:nodejs,npm systemd-analyze:systemd
 # postgresql: the server the tests start a throw-away cluster of (and a PostgreSQL storage.url can use).
 NEED_PACKAGES := libnginx-mod-rtmp fonts-dejavu-core postgresql
 # The demo profile keeps a 2-core machine responsive; a vvtv.toml of your own takes over.
