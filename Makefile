@@ -63,3 +63,4 @@ bench: setup test-python
 	$(PY) bench/broadcaster.py
 	$(PY) bench/curator.py
 	$(PY) bench/factory.py
+	$(PY) bench/scaleout.py
