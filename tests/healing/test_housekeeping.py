@@ -25,8 +25,10 @@ def _run(rt: Runtime, assets: list[Asset], *, start_us: int) -> None:
         schedule.ensure_channels(session, rt.settings, rt.clock.now_us())
         session.flush()
         for position, asset in enumerate(assets):
-            schedule.append_entry(session, "main", session.get(Asset, asset.id), kind=EntryKind.PROGRAMME,
-                                  reason="test", now_us=start_us, start_us=start_us if position == 0 else None)  # fmt: skip
+            schedule.append_entry(
+                session, "main", session.get(Asset, asset.id), kind=EntryKind.PROGRAMME, reason="test",
+                now_us=start_us, start_us=start_us if position == 0 else None,
+            )  # fmt: skip
         schedule.bump_version(session, "main")
 
 
@@ -57,10 +59,11 @@ def _old_folder(rt: Runtime, path: Path, age_us: int) -> Path:
 def test_housekeeping_removes_what_cannot_air_and_never_what_is_on_air_or_ahead(runtime: Runtime) -> None:
     rt = runtime
     now = rt.clock.now_us()
+    titles = ("aired long ago", "rerun ahead", "retired", "on air", "ahead", "recent", "retired recently", "slate",
+              "waiting")  # fmt: skip
     aired_long_ago, rerun_ahead, retired, on_air, ahead, recent, retired_recently, slate, waiting = (
-        make_programme(rt, 4, title=t) for t in
-        ("aired long ago", "rerun ahead", "retired", "on air", "ahead", "recent", "retired recently", "slate", "waiting")
-    )  # fmt: skip
+        make_programme(rt, 4, title=t) for t in titles
+    )
     _set(rt, slate, kind=AssetKind.SLATE)
     _set(rt, waiting, ready_at_us=now - 30 * DAY_US, created_at_us=now - 30 * DAY_US)  # old, but never aired
     _run(rt, [aired_long_ago, rerun_ahead, retired, slate], start_us=now - 10 * DAY_US)

@@ -39,6 +39,8 @@ from vvtv.discovery.politeness import Politeness
 from vvtv.discovery.schedule import DiscoverySchedule
 from vvtv.discovery.status import CuratorStatus
 from vvtv.errors import ConfigError, VVTVError
+from vvtv.healing.load import LoadPause, LoadReading, load_per_core
+from vvtv.healing.urgent import UrgentDiscovery
 from vvtv.llm.breaker import BreakerState
 from vvtv.llm.fallback import OPEN_LICENCE, DeterministicJudge
 from vvtv.llm.judge import Judge
@@ -145,6 +147,7 @@ class Curator:
         self.on_progress: Callable[[], None] = lambda: None  # called after every link (the role heartbeats)
         self._session: BrowserSession | None = None  # the browser of the discovery under way
         self.paused = False
+        self.overloaded: Callable[[], bool] = lambda: False  # checked between links (the role's LoadPause)
 
     def _new_politeness(self) -> Politeness:
         return Politeness(
@@ -254,6 +257,9 @@ class Curator:
                         return
                     if self.rt.stop.is_set():
                         report.notes.append("stopped early: the curator was asked to stop")
+                        return
+                    if self.overloaded():
+                        report.notes.append("stopped early: the machine is overloaded")
                         return
                     if any(o.page_url == link for o in report.outcomes):
                         continue  # on an earlier results page, or seen before the browser died
@@ -443,9 +449,11 @@ class ChannelDiscovery:
         self.state = f"waiting; {self.last}"
 
 
-def run(rt: Runtime) -> None:
+def run(rt: Runtime, *, read_load: LoadReading = load_per_core) -> None:
     """The curator role: for every channel, with its own brief, sites and queries, discover on a
-    schedule and at once when its buffer runs low; a channel without a site is left idle, saying so."""
+    schedule and at once when its buffer runs low (urgently below the target: healing/urgent.py);
+    a channel without a site is left idle, saying so. Nothing starts while the machine is
+    overloaded (healing/load.py)."""
     started = rt.clock.now_us()
     rt.heartbeat("curator", started, status="starting: loading the judge")  # the embedding model takes a while
     first = Curator(rt, channel=rt.settings.channels[0].name)
@@ -457,6 +465,9 @@ def run(rt: Runtime) -> None:
         )
         for c in rt.settings.channels
     ]
+
+    urgency = UrgentDiscovery(rt)
+    load = LoadPause(rt, read=read_load)
 
     def beat(active: Curator = first, **extra: Any) -> None:
         rt.heartbeat(
@@ -471,15 +482,22 @@ def run(rt: Runtime) -> None:
             log.warning("curator: channel %s %s", work.name, work.state)
         # Heartbeats go on during a discovery (which takes minutes), with the buffer last measured.
         work.curator.on_progress = lambda active=work.curator: beat(active, discovering=True)
+        work.curator.overloaded = load.check
     try:
         while not rt.stop.is_set():
+            paused = load.check()
             for work in channels:
+                work.curator.paused = paused
                 if rt.stop.is_set() or not work.curator.sites:
                     continue
                 now = rt.clock.now_us()
                 with rt.db.session() as session:
                     work.buffer = buffer_ahead(session, work.name, work.curator.channel.profile, now)
-                why = work.plan.due(now, work.buffer)
+                urgent = urgency.check(work.name, now, work.buffer)
+                if paused:
+                    work.state = f"paused: the machine is overloaded; {work.last}"
+                    continue
+                why = work.plan.due(now, work.buffer) or urgent
                 if why:
                     work.discover(rt, why, lambda active=work.curator: beat(active, discovering=True))
                 else:

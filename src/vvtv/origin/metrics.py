@@ -118,7 +118,8 @@ class ChannelCollector(Collector):
     def _channels(self, session: Session, now: int, beats: dict[str, Heartbeat]) -> Iterable[Metric]:
         settings = self.rt.settings
         fresh = GaugeMetricFamily("vvtv_channel_buffer_fresh_minutes",
-                                  "Fresh programme minutes ahead: scheduled and not aired, or ready", labels=["channel"])
+                                  "Fresh programme minutes ahead: scheduled and not aired, or ready",
+                                  labels=["channel"])
         scheduled = GaugeMetricFamily("vvtv_channel_buffer_scheduled_minutes",
                                       "Minutes scheduled ahead of now, reruns and slate included", labels=["channel"])
         target = GaugeMetricFamily("vvtv_channel_buffer_target_minutes", "broadcaster.buffer_target_minutes",
@@ -158,7 +159,8 @@ class ChannelCollector(Collector):
             p99 = (broadcast.data.get("channels", {}).get(name, {}) if broadcast else {}).get("lateness_p99_ms")
             if p99 is not None:
                 lateness.add_metric([name], p99 / 1000)
-            in_channel = [ScheduleEntry.channel == name, ScheduleEntry.kind.in_([EntryKind.EMERGENCY, EntryKind.INJECTED])]
+            stand_ins = ScheduleEntry.kind.in_([EntryKind.EMERGENCY, EntryKind.INJECTED])
+            in_channel = [ScheduleEntry.channel == name, stand_ins]
             ahead = ScheduleEntry.start_us + ScheduleEntry.duration_us > now
             emergency.add_metric([name], session.scalar(select(func.count()).where(*in_channel, ahead)) or 0)
             emergency_total.add_metric([name], session.scalar(select(func.count()).where(*in_channel)) or 0)
@@ -193,7 +195,8 @@ class ChannelCollector(Collector):
         is_step = [Event.kind == "factory.step"]
         steps = _histogram(
             session, "vvtv_factory_step_seconds", "How long each Factory step took", Event.data["seconds"].as_float(),
-            is_step, STEP_BUCKETS, {"step": Event.data["step"].as_string(), "outcome": Event.data["outcome"].as_string()},
+            is_step, STEP_BUCKETS,
+            {"step": Event.data["step"].as_string(), "outcome": Event.data["outcome"].as_string()},
         )  # fmt: skip
         programmes = [Asset.kind == AssetKind.PROGRAMME]
         vmaf = _histogram(session, "vvtv_asset_vmaf", "VMAF of each programme's top rendition", Asset.vmaf,
@@ -218,7 +221,8 @@ class ChannelCollector(Collector):
         totals: dict[str, int] = {}
         approved_counts: dict[str, int] = {}
         for channel, status, reason, count in session.execute(
-            select(Plan.channel, Plan.status, Plan.reason, func.count()).group_by(Plan.channel, Plan.status, Plan.reason)
+            select(Plan.channel, Plan.status, Plan.reason, func.count())
+            .group_by(Plan.channel, Plan.status, Plan.reason)
         ):
             totals[channel] = totals.get(channel, 0) + count
             if status is PlanStatus.REJECTED:
@@ -238,13 +242,15 @@ class ChannelCollector(Collector):
         families: list[Metric] = [pages, approved, rejected, plans]
         beat = beats.get("curator")
         report = CuratorStatus.from_heartbeat(beat.data if beat else {})
-        memory = GaugeMetricFamily("vvtv_curator_browser_memory_bytes", "PSS of the Curator's Chromium and its children")
+        memory = GaugeMetricFamily("vvtv_curator_browser_memory_bytes",
+                                   "PSS of the Curator's Chromium and its children")
         if report.browser_memory_bytes is not None:
             memory.add_metric([], report.browser_memory_bytes)
         paused = GaugeMetricFamily("vvtv_curator_paused", "1 while the Curator waits for the machine's load to fall")
         paused.add_metric([], 1 if report.paused else 0)
         requests = CounterMetricFamily("vvtv_llm_requests", "Requests to the LLM judge (since the Curator started)")
-        failures = CounterMetricFamily("vvtv_llm_failures", "Failed requests to the LLM judge (since the Curator started)")
+        failures = CounterMetricFamily("vvtv_llm_failures",
+                                       "Failed requests to the LLM judge (since the Curator started)")
         breaker = GaugeMetricFamily("vvtv_llm_breaker_state", "1 for the LLM circuit breaker's current state",
                                     labels=["state"])
         requests.add_metric([], report.llm_requests)

@@ -142,9 +142,9 @@ def _take(
 
 
 def claim(db: Database, clock: Clock, *, owner: str, lease_seconds: float) -> Lease | None:
-    """Take the next due job (or one whose worker died) under a lease; None when there is none."""
+    """Take the next due job (or one whose worker died) under a lease, urgent ones first; None when there is none."""
     now = clock.now_us()
-    due = select(Job.id).where(_claimable(now)).order_by(Job.next_attempt_us, Job.id)
+    due = select(Job.id).where(_claimable(now)).order_by(Job.priority.desc(), Job.next_attempt_us, Job.id)
     if db.is_postgresql:
         with db.session() as session:
             job_id = session.scalar(due.limit(1).with_for_update(skip_locked=True))
@@ -230,6 +230,20 @@ def _set_plan(session: Session, plan_id: int, status: PlanStatus, reason: str, n
         .values(status=status, reason=reason, updated_at_us=now_us)
         .execution_options(synchronize_session=False)
     )
+
+
+def set_priority(db: Database, channel: str, priority: int) -> int:
+    """Give the channel's waiting and running jobs this priority; returns how many changed."""
+    plans = select(Plan.id).where(Plan.channel == channel)
+    with db.session() as session:
+        result = session.execute(
+            update(Job)
+            .where(Job.plan_id.in_(plans), Job.state.in_([JobState.QUEUED, JobState.RUNNING]))
+            .where(Job.priority != priority)
+            .values(priority=priority)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount
 
 
 def backoff_seconds(attempt: int, *, base: float, cap: float) -> float:

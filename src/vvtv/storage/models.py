@@ -114,6 +114,8 @@ class Job(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_expires_us: Mapped[int | None]
     next_attempt_us: Mapped[int] = mapped_column(default=0)
+    # Higher first: raised while the plan's channel is short of programmes (healing/urgent.py).
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at_us: Mapped[int]
     updated_at_us: Mapped[int]
 
