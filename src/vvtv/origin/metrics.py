@@ -33,6 +33,7 @@ from vvtv.broadcast.playlists import read_published
 from vvtv.clock import US
 from vvtv.discovery.status import CuratorStatus
 from vvtv.errors import VVTVError
+from vvtv.healing.quality import PRESET_EVENT, current_preset
 from vvtv.runtime import Runtime
 from vvtv.storage.models import Asset, AssetKind, EntryKind, Event, Heartbeat, Job, Plan, PlanStatus, ScheduleEntry
 
@@ -41,6 +42,12 @@ ROLE_ALIVE_SECONDS = 30
 STEP_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600)
 VMAF_BUCKETS = (60, 70, 80, 85, 90, 93, 95, 97, 99, 100)
 LOUDNESS_BUCKETS = (-20, -16, -15, -14.5, -14, -13.5, -13, -12, -8)
+
+# Events that record a repair (healing/, the supervisor, the restreamer, the programmer's emergency loop).
+HEALING_EVENTS = (
+    "urgent-discovery", "buffer-recovered", "curator-paused", "curator-resumed", PRESET_EVENT, "housekeeping",
+    "restream-restart", "role-restart", "role-hung", "buffer-low", "emergency-replaced", "timeline-resumed",
+)  # fmt: skip
 
 # A rejected plan's reason, as the Curator words it, sorted into a few kinds for a bounded label.
 REJECTION_KINDS = (
@@ -109,6 +116,7 @@ class ChannelCollector(Collector):
                 families += self._factory(session)
                 families += self._curator(session, beats)
                 families += self._restream(beats)
+                families += self._healing(session)
             up.add_metric([], 1)
         except (SQLAlchemyError, VVTVError):
             up.add_metric([], 0)
@@ -208,7 +216,21 @@ class ChannelCollector(Collector):
             select(Asset.kind, Asset.status, func.count()).group_by(Asset.kind, Asset.status)
         ):
             ready.add_metric([kind.value, status.value], count)
-        return [jobs, steps, vmaf, loudness, ready]
+        presets = GaugeMetricFamily("vvtv_factory_preset_info", "1 for the x264 preset each profile is encoded with",
+                                    labels=["profile", "preset"])
+        for name in sorted(self.rt.settings.profiles):
+            presets.add_metric([name, current_preset(self.rt, name)], 1)
+        return [jobs, steps, vmaf, loudness, ready, presets]
+
+    def _healing(self, session: Session) -> Iterable[Metric]:
+        actions = CounterMetricFamily("vvtv_healing_actions", "What the channel did to repair itself, by event kind",
+                                      labels=["action"])
+        counted = dict(session.execute(
+            select(Event.kind, func.count()).where(Event.kind.in_(HEALING_EVENTS)).group_by(Event.kind)
+        ).all())  # fmt: skip
+        for kind in HEALING_EVENTS:
+            actions.add_metric([kind], counted.get(kind, 0))
+        return [actions]
 
     def _curator(self, session: Session, beats: dict[str, Heartbeat]) -> Iterable[Metric]:
         pages = CounterMetricFamily("vvtv_curator_pages", "Video pages visited and judged (each became a plan)",

@@ -34,6 +34,7 @@ from vvtv.clock import US
 from vvtv.config import FactorySettings, Profile, Settings
 from vvtv.errors import ConfigError, InputError, RejectedError, VVTVError
 from vvtv.healing.housekeeping import Housekeeper
+from vvtv.healing.quality import EncodeOutcome, QualityGovernor
 from vvtv.processing import jobs
 from vvtv.processing.analysis import first_pass
 from vvtv.processing.assets import record_asset
@@ -238,8 +239,11 @@ def _record_analysis(rt: Runtime, lease: Lease, info: MediaInfo, video: VideoInf
     )  # fmt: skip
 
 
-def make_asset(rt: Runtime, run: JobRun) -> int:
-    """Every step of one job; returns the new Asset's id. Raises on any failure."""
+def make_asset(rt: Runtime, run: JobRun, governor: QualityGovernor | None = None) -> int:
+    """Every step of one job; returns the new Asset's id. Raises on any failure.
+
+    With a governor (the factory role's), the x264 preset is the one it chose, and it is told how the encode went.
+    """
     settings = rt.settings
     factory = settings.factory
     with rt.db.session() as session:
@@ -261,9 +265,16 @@ def make_asset(rt: Runtime, run: JobRun) -> int:
         measured = first_pass(str(source_path), info, video, on_progress=run.media_progress(info.duration_s),
                               stall_seconds=STALL_SECONDS).loudness  # fmt: skip
     _record_analysis(rt, run.lease, info, video, measured)
+    preset = governor.preset(profile_name) if governor else profile.x264_preset
+    encode_started = time.monotonic()
     with run.step("encode"):
-        packaged = _encode(source_path, info, video, measured, profile, directory, settings, run)
+        packaged = _encode(source_path, info, video, measured, profile, directory, settings, run, preset=preset)
     top = profile.top.name
+    if governor:
+        governor.observe(profile_name, EncodeOutcome(
+            media_seconds=info.duration_s or 0.0, encode_seconds=time.monotonic() - encode_started,
+            vmaf_failed=packaged.vmaf[top] < factory.vmaf_threshold,
+        ))  # fmt: skip
     if packaged.vmaf[top] < factory.vmaf_threshold:
         rt.record_event(
             "factory.vmaf-retry", f"plan {plan.id}: VMAF {packaged.vmaf[top]:.1f} of {top} is under "
@@ -286,6 +297,7 @@ def make_asset(rt: Runtime, run: JobRun) -> int:
                             loudness=output_loudness, vmaf=packaged.vmaf[top])  # fmt: skip
     rt.record_event(
         "factory.asset-ready", f"plan {plan.id} is asset {asset_id}: {title}", plan=plan.id, asset=asset_id,
+        preset=preset,
         vmaf=packaged.vmaf, source_loudness_lufs=measured.integrated_lufs if measured else None,
         loudness_lufs=output_loudness.integrated_lufs if output_loudness else None,
         true_peak_dbtp=output_loudness.true_peak_dbtp if output_loudness else None,
@@ -321,13 +333,13 @@ def _give_up(rt: Runtime, lease: Lease, reason: str) -> Outcome:
 
 def run_job(
     rt: Runtime, lease: Lease, *, listener: ProgressListener | None = None, retry: bool = True,
-    on_tick: Callable[[], None] = lambda: None,
+    on_tick: Callable[[], None] = lambda: None, governor: QualityGovernor | None = None,
 ) -> Outcome:  # fmt: skip
     """One attempt at a claimed job, settled whatever happens: done, retried later, failed or given back."""
     settings = rt.settings
     with JobRun(rt, lease, listener=listener, on_tick=on_tick) as run:
         try:
-            return Outcome(asset_id=make_asset(rt, run))
+            return Outcome(asset_id=make_asset(rt, run, governor))
         except (Stopped, KeyboardInterrupt) as exc:
             jobs.release(rt.db, rt.clock, lease)
             _discard(settings, lease, quarantine=False)
@@ -369,6 +381,7 @@ def run(rt: Runtime) -> None:
     last_beat = 0.0
     disk_low = False
     housekeeper = Housekeeper(rt)  # the Factory fills the disk, so it also keeps it tidy, between jobs
+    governor = QualityGovernor(rt)
 
     def beat(**data: object) -> None:
         nonlocal last_beat
@@ -397,4 +410,4 @@ def run(rt: Runtime) -> None:
         if lease is None:
             rt.stop.wait(factory.poll_seconds)
             continue
-        run_job(rt, lease, on_tick=lambda: beat(state="working", job=lease.job_id))
+        run_job(rt, lease, on_tick=lambda: beat(state="working", job=lease.job_id), governor=governor)
