@@ -25,7 +25,7 @@ def test_the_machines_load_is_read_per_core() -> None:
 
 
 def test_load_pause_records_each_change_once(runtime: Runtime) -> None:
-    readings = iter([0.5, 5.0, 6.0, 0.2, 0.1])
+    readings = iter([0.5, 9.0, 8.0, 0.2, 0.1])  # the limit is 6 per core
     pause = LoadPause(runtime, read=lambda: next(readings))
     assert [pause.check() for _ in range(5)] == [False, True, True, False, False]
     assert [k for k in _kinds(runtime) if k.startswith("curator-")] == ["curator-paused", "curator-resumed"]
