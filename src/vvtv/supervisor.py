@@ -128,8 +128,12 @@ class Supervisor:
         self.rt.stop_on_signals()
         with self.rt.db.session() as session:
             answered = restart.newest_event_id(session)  # requests made before this supervisor are not its own
+        started_us, next_heartbeat = self.rt.clock.now_us(), 0.0
         try:
             while not self.rt.stop.is_set():
+                if time.monotonic() >= next_heartbeat:  # so `vvtvctl streaming restart` knows someone will answer
+                    self.rt.heartbeat(restart.SUPERVISOR_ROLE, started_us, roles=[c.role for c in self.children])
+                    next_heartbeat = time.monotonic() + restart.SUPERVISOR_HEARTBEAT_SECONDS
                 answered = self.restart_requested(answered)
                 for child in self.children:
                     self.check(child)

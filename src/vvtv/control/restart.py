@@ -5,7 +5,8 @@ supervisor, which looks for new requests every half second, stops each of those 
 cleanly (SIGTERM, SIGKILL after a grace period), starts it again at once, and answers
 with a `roles-restarted` Event carrying the request's id and the new process ids. The
 database is the one thing every machine running VVTV shares, so this works from anywhere
-`vvtvctl` can reach it, and a request with no supervisor to act on it times out clearly.
+`vvtvctl` can reach it. The supervisor heartbeats as `supervisor`: without a recent one
+the request is refused at once, and one nobody answers times out with a clear message.
 """
 
 from __future__ import annotations
@@ -18,10 +19,15 @@ from sqlalchemy.orm import Session
 
 from vvtv.errors import InputError
 from vvtv.runtime import Runtime
-from vvtv.storage.models import Event
+from vvtv.clock import US
+from vvtv.storage.models import Event, Heartbeat
 
 REQUESTED = "restart-requested"
 RESTARTED = "roles-restarted"
+# The supervisor heartbeats under this name; silent for ALIVE_SECONDS, nobody will answer a request.
+SUPERVISOR_ROLE = "supervisor"
+SUPERVISOR_HEARTBEAT_SECONDS = 5
+ALIVE_SECONDS = 30
 
 
 @dataclass(kw_only=True)
@@ -66,6 +72,11 @@ def answer(rt: Runtime, report: RestartReport) -> None:
 
 def restart_roles(rt: Runtime, roles: list[str], *, wait_seconds: float) -> RestartReport:
     """Ask for the restart and wait for the supervisor's answer."""
+    with rt.db.session() as session:
+        beat = session.get(Heartbeat, SUPERVISOR_ROLE)
+    if beat is None or rt.clock.now_us() - beat.at_us > ALIVE_SECONDS * US:
+        raise InputError(f"no `vvtv up` runs on this database (no supervisor heartbeat in the last {ALIVE_SECONDS} s):"
+                         " nothing would restart the roles")  # fmt: skip
     request_id = request_restart(rt, roles)
     deadline = time.monotonic() + wait_seconds
     while time.monotonic() < deadline:
