@@ -32,7 +32,8 @@ def postgres_bin() -> Path:
     """The newest installed server's bin folder (/usr/lib/postgresql/<major>/bin on Debian)."""
     found = [p.parent for p in Path("/usr/lib/postgresql").glob("*/bin/initdb")]
     if not found:
-        raise RuntimeError("no PostgreSQL server under /usr/lib/postgresql: apt-get install postgresql (make test does)")
+        raise RuntimeError("no PostgreSQL server under /usr/lib/postgresql: apt-get install postgresql "
+                           "(make test does)")
     return max(found, key=lambda p: int(re.sub(r"\D", "", p.parent.name) or 0))
 
 

@@ -97,7 +97,8 @@ def test_the_compose_file_is_whole_and_its_settings_are_valid(monkeypatch: pytes
             settings = load_settings(["data_dir=/var/lib/vvtv"])
         assert engine_url(settings.database_url) == "postgresql+psycopg://vvtv:vvtv@postgres:5432/vvtv"
         assert settings.storage.media_url == "s3://vvtv/media", name
-        assert service["environment"]["AWS_SECRET_ACCESS_KEY"] == services["minio"]["environment"]["MINIO_ROOT_PASSWORD"]
+        minio = services["minio"]["environment"]
+        assert service["environment"]["AWS_SECRET_ACCESS_KEY"] == minio["MINIO_ROOT_PASSWORD"], name
     assert services["postgres"]["environment"]["POSTGRES_PASSWORD"] == "vvtv"
     published = {port.split(":")[0] for s in services.values() for port in s.get("ports", [])}
     assert {"8081", "9000", "3000"} <= published

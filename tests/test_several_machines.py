@@ -26,7 +26,8 @@ def test_a_factory_machine_and_an_air_machine_make_one_channel(tmp_path: Path, p
     create_public_bucket(s3.endpoint_url, "vvtv-channel")
     shared = {"VVTV_STORAGE__URL": url, "VVTV_STORAGE__MEDIA_URL": "s3://vvtv-channel/media",
               "VVTV_STORAGE__MEDIA_ENDPOINT_URL": s3.endpoint_url, **CREDENTIALS}  # fmt: skip
-    factory = LiveSystem(data_dir=tmp_path / "factory" / "var", env_overrides=shared, up_args=["--roles", "factory,demo"])
+    factory = LiveSystem(data_dir=tmp_path / "factory" / "var", env_overrides=shared,
+                         up_args=["--roles", "factory,demo"])
     air = LiveSystem(data_dir=tmp_path / "air" / "var", env_overrides=shared,
                      up_args=["--roles", "programmer,broadcaster,origin"])  # fmt: skip
     bucket_url = f"{s3.endpoint_url}/vvtv-channel/media/"

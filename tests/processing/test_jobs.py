@@ -173,3 +173,19 @@ def test_start_now_refuses_a_job_another_worker_holds(db):  # noqa: ANN001
     clock.advance(LEASE + 1)
     lease = jobs.start_now(db, clock, plan_id, owner="operator", lease_seconds=LEASE, max_attempts=3)
     assert (lease.attempt, job_of(db, plan_id).lease_owner) == (1, "operator")
+
+
+def test_on_postgresql_a_claim_skips_the_job_another_worker_is_claiming(postgres) -> None:  # noqa: ANN001
+    # A claim that waited for the lock instead would fail after 5 s rather than hang the test.
+    database = Database(postgres.new_database() + "?options=-c%20lock_timeout%3D5000")
+    database.migrate()
+    first, second = add_plans(database, 2)
+    clock = FakeClock()
+    jobs.enqueue_approved(database, clock, max_attempts=3)
+    with database.engine.connect() as other:
+        with other.begin():  # another worker, halfway through claiming the oldest job
+            other.execute(select(Job.id).where(Job.plan_id == first).with_for_update())
+            lease = jobs.claim(database, clock, owner="w", lease_seconds=LEASE)
+            assert lease is not None and lease.plan_id == second, "the locked job is skipped, not waited for"
+    assert jobs.claim(database, clock, owner="w", lease_seconds=LEASE).plan_id == first
+    database.dispose()

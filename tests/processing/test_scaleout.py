@@ -27,8 +27,9 @@ LEASE_SECONDS = 3
 
 def start_worker(config: Path, log: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VVTV_")}
-    return subprocess.Popen([sys.executable, "-m", "vvtv.cli", "run", "factory"], env={**env, "VVTV_CONFIG": str(config)},
-                            stdout=log.open("w"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)  # fmt: skip
+    return subprocess.Popen([sys.executable, "-m", "vvtv.cli", "run", "factory"],
+                            env={**env, "VVTV_CONFIG": str(config)}, stdout=log.open("w"), stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL)  # fmt: skip
 
 
 def jobs_now(db: Database) -> list[Job]:

@@ -47,7 +47,8 @@ def test_records_round_trip_with_big_times_and_json(db: Database) -> None:
     db.migrate()
     with db.session() as session:
         session.add(Plan(page_url="https://example.org/a", status=PlanStatus.APPROVED, tags=["música", "ß"],
-                         playback={"fps": 25.0, "stalls": [1, 2]}, created_at_us=BIG_US, updated_at_us=BIG_US))  # fmt: skip
+                         playback={"fps": 25.0, "stalls": [1, 2]}, created_at_us=BIG_US,
+                         updated_at_us=BIG_US))  # fmt: skip
         session.add(Event(at_us=BIG_US, kind="test", message="x", data={"nested": {"n": 1}}))
     with db.session() as session:
         plan = session.scalars(select(Plan)).one()
@@ -55,10 +56,6 @@ def test_records_round_trip_with_big_times_and_json(db: Database) -> None:
     assert (plan.created_at_us, plan.tags, plan.playback, plan.status) == (
         BIG_US, ["música", "ß"], {"fps": 25.0, "stalls": [1, 2]}, PlanStatus.APPROVED)  # fmt: skip
     assert (event.at_us, event.data) == (BIG_US, {"nested": {"n": 1}})
-
-
-def test_the_claim_uses_skip_locked_on_postgresql_only(db: Database) -> None:
-    assert db.is_postgresql == db.url.startswith("postgresql")
 
 
 def test_a_bare_postgresql_url_means_the_installed_driver(postgres) -> None:  # noqa: ANN001

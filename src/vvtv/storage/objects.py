@@ -22,7 +22,8 @@ from vvtv.errors import ConfigError, StorageError
 MASTER_PLAYLIST = "master.m3u8"
 SEGMENT_CACHE = "public, max-age=31536000, immutable"  # an asset never changes once published
 PLAYLIST_CACHE = "public, max-age=3600"
-TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".ts": "video/mp2t", ".jpg": "image/jpeg", ".json": "application/json"}
+TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".ts": "video/mp2t", ".jpg": "image/jpeg",
+         ".json": "application/json"}
 
 
 @dataclass(frozen=True, kw_only=True)
