@@ -71,3 +71,23 @@ def test_an_upload_that_fails_names_the_object(tmp_path: Path, s3) -> None:  # n
 def test_a_media_url_that_is_not_s3_is_refused_at_start(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="storage.media_url"):
         tiny_settings(tmp_path, storage={"media_url": "/srv/media"})
+
+
+def test_a_retired_asset_is_deleted_from_the_bucket_master_playlist_first(tmp_path: Path, s3) -> None:  # noqa: ANN001
+    rt = Runtime.open(tiny_settings(tmp_path / "var", storage=media_settings(tmp_path, s3.endpoint_url)), FakeClock())
+    kept, retired = make_programme(rt, 5), make_programme(rt, 5)
+    store = ObjectStore(rt.settings.storage)
+    for asset in (kept, retired):
+        store.publish_folder(rt.settings.media_dir / asset.path, asset.path)
+    deleted: list[str] = []
+
+    def record(params: dict, **_: object) -> None:
+        deleted.extend(item["Key"] for item in params["Delete"]["Objects"])
+
+    store.client.meta.events.register("provide-client-params.s3.DeleteObjects", record)
+    count = store.unpublish(retired.path)
+    assert count == len(deleted) > 3 and deleted[0] == f"tv/{retired.path}/master.m3u8"
+    base = public_base(rt.settings.storage)
+    assert httpx.get(f"{base}/{retired.path}/90p/seg_00000.ts").status_code in (403, 404)
+    assert httpx.get(f"{base}/{kept.path}/90p/seg_00000.ts").status_code == 200, "only that asset's objects"
+    rt.db.dispose()

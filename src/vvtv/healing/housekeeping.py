@@ -25,8 +25,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from vvtv.clock import US
+from vvtv.errors import StorageError
 from vvtv.runtime import Runtime
 from vvtv.storage.models import Asset, AssetKind, AssetStatus, Event, ScheduleEntry
+from vvtv.storage.objects import unpublish_asset
 
 DAY_US = 86_400 * US
 
@@ -158,6 +160,10 @@ def housekeep(rt: Runtime) -> HousekeepingReport:
         for asset_id, path in folders:
             if asset_id not in protected:
                 _remove(media / path, root, report)
+                try:
+                    unpublish_asset(settings.storage, path)  # its copy in object storage, if media goes there
+                except StorageError as exc:  # tried again at the next pass only if the folder is back: say so
+                    rt.record_event("housekeeping.unpublish-failed", str(exc), asset_id=asset_id)
     with rt.db.session() as session:
         recorded = set(session.scalars(select(Asset.path)))
     for folder in _old_folders(media / "assets", cutoff):

@@ -101,6 +101,30 @@ class ObjectStore:
         return keys
 
 
+    def unpublish(self, relative: str) -> int:
+        """Delete everything under the key `relative`, the master playlist first so no player starts it
+        meanwhile; returns how many objects were deleted."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        prefix = self.bucket.key(relative) + "/"
+        try:
+            keys = [item["Key"] for page in self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket.name, Prefix=prefix) for item in page.get("Contents", [])]  # fmt: skip
+            keys.sort(key=lambda key: key != prefix + MASTER_PLAYLIST)
+            for start in range(0, len(keys), 1000):  # the most one DeleteObjects takes
+                batch = [{"Key": key} for key in keys[start : start + 1000]]
+                self.client.delete_objects(Bucket=self.bucket.name, Delete={"Objects": batch, "Quiet": True})
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"object storage s3://{self.bucket.name}/{prefix}: delete failed: {exc}") from exc
+        return len(keys)
+
+
+def unpublish_asset(settings: StorageSettings, relative: str) -> None:
+    """Delete a retired asset's objects when media goes to object storage; nothing to do otherwise."""
+    if settings.media_url:
+        ObjectStore(settings).unpublish(relative)
+
+
 def publish_asset(settings: StorageSettings, media_dir: Path, folder: Path) -> None:
     """Upload a finished asset folder when media goes to object storage; nothing to do otherwise."""
     if settings.media_url:
