@@ -1,0 +1,357 @@
+"""The README is what the programs do: every `vvtv`/`vvtvctl` command line in its code blocks is run
+against a test channel (a data dir made here, the tiny profile), and must exit 0 with sane output.
+
+- `[--opt ARG]` is run both ways: without the optional parts, and with all of them.
+- A line starting with `$ ` is a transcript: the lines below it are what it must print (an
+  `error:` among them means it must fail with exit code 2).
+- Placeholders in capitals (PATH_OR_URL) and the addresses of `make up` (the origin on
+  127.0.0.1:8080, the demo site on 127.0.0.1:8091) stand for this test channel's, see
+  PLACEHOLDERS and ADDRESSES; `~` is a home folder made here. A new placeholder must be added
+  there, so that the line is really run.
+- Commands that run until stopped are listed in LONG_RUNNING with the reason: each is started,
+  checked to come up, and stopped by its PID.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import make_programme
+from demosite import FAST_DISCOVERY, DemoSite, demo_site  # noqa: F401 - demo_site is a fixture
+from livesystem import TINY_PROFILE, free_port
+from processing.factory_media import pal_25
+
+from vvtv.config import load_settings
+from vvtv.programming.programmer import Programmer
+from vvtv.runtime import Runtime
+from vvtv.storage.db import Database
+from vvtv.storage.models import Heartbeat
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+BIN = Path(sys.executable).parent
+OPTIONAL = re.compile(r"\[([^\[\]]+)\]")
+PLACEHOLDER = re.compile(r"^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$|^[A-Z]{4,}$")
+
+
+@dataclass(kw_only=True)
+class DocCommand:
+    number: int  # the README line
+    text: str  # the line as written
+    env: dict[str, str]  # VAR=value words before the program
+    program: str  # vvtv or vvtvctl
+    args: list[str]
+    expected: list[str] | None = None  # a transcript's output
+
+    def __str__(self) -> str:
+        return f"README.md:{self.number}: {self.text.strip()}"
+
+
+def _variants(line: str) -> list[str]:
+    """The line without its [optional] parts, and with all of them."""
+    if not OPTIONAL.search(line):
+        return [line]
+    return [OPTIONAL.sub("", line), OPTIONAL.sub(r"\1", line)]
+
+
+def _parse(number: int, line: str) -> DocCommand | None:
+    words = shlex.split(line.removeprefix("$ "), comments=True)
+    env = {}
+    while words and re.match(r"^[A-Z_][A-Z0-9_]*=", words[0]):
+        key, _, value = words.pop(0).partition("=")
+        env[key] = value
+    program = re.fullmatch(r"(?:\S*/bin/)?(vvtv|vvtvctl)", words[0]) if words else None
+    if program is None:
+        return None
+    return DocCommand(number=number, text=line, env=env, program=program.group(1), args=words[1:])
+
+
+def readme_commands(text: str) -> list[DocCommand]:
+    """Every vvtv/vvtvctl line in the README's code blocks (in order), each variant on its own."""
+    commands: list[DocCommand] = []
+    in_block, transcript = False, None
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.startswith("```"):
+            in_block, transcript = not in_block, None
+            continue
+        if not in_block:
+            continue
+        found = [c for variant in _variants(line) if (c := _parse(number, variant))]
+        if found:
+            commands += found
+            transcript = found[0] if line.startswith("$ ") else None
+            if transcript:
+                transcript.expected = []
+        elif transcript is not None and line.strip():
+            transcript.expected.append(line.strip())
+    return commands
+
+
+def test_the_readme_lists_the_commands_it_shows() -> None:
+    commands = readme_commands(README.read_text())
+    lines = {c.text.split("#")[0].split()[0] for c in commands}
+    assert {".venv/bin/vvtv", ".venv/bin/vvtvctl"} <= lines
+    shown = {(c.program, *c.args[:2]) for c in commands}
+    assert ("vvtvctl", "status") in shown and ("vvtv", "up") in shown
+    transcript = next(c for c in commands if c.expected)
+    assert transcript.env == {"VVTV_BROADCASTER__WINDOW_SEGMENTS": "1"} and transcript.expected[0].startswith("vvtv:")
+
+
+@dataclass(kw_only=True)
+class DocChannel:
+    root: Path
+    config: Path
+    home: Path
+    demo_site_url: str
+    origin_url: str
+    local_file: Path  # a video file of the operator's (PATH_OR_URL)
+
+    def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VVTV_")}
+        env.update(VVTV_CONFIG=str(self.config), HOME=str(self.home), **(extra or {}))
+        return env
+
+    def database(self) -> Database:
+        return Database(load_settings(data_dir=self.root / "var").database_url)
+
+
+def _config(root: Path, demo_site_url: str, origin_port: int) -> Path:
+    """The test channel's vvtv.toml: the tiny profile, its own ports, the Curator and Factory at test speed."""
+    demo_port = int(demo_site_url.rstrip("/").rsplit(":", 1)[1])
+    discovery = {**FAST_DISCOVERY, "page_budget": 3, "max_result_pages": 1, "watch_seconds": 1.0}
+    renditions = ", ".join(
+        "{ " + ", ".join(f"{k} = {json.dumps(v)}" for k, v in r.items()) + " }" for r in TINY_PROFILE["renditions"]
+    )
+    path = root / "vvtv.toml"
+    path.write_text(f"""
+data_dir = {json.dumps(str(root / "var"))}
+
+[[channels]]
+name = "main"
+profile = "tiny"
+
+[profiles.tiny]
+x264_preset = "ultrafast"
+renditions = [{renditions}]
+
+[broadcaster]
+slate_seconds = 8
+
+[origin]
+port = {origin_port}
+
+[demo]
+programmes = 1
+min_seconds = 4
+max_seconds = 6
+
+# The demo site this test started: the Curator searches it by default, the Factory may fetch from it.
+[demo_site]
+port = {demo_port}
+
+[discovery]
+{chr(10).join(f"{k} = {json.dumps(v)}" for k, v in discovery.items())}
+
+[factory]
+min_height = 64
+min_seconds = 1
+allowed_hosts = ["127.0.0.1"]
+retry_backoff_seconds = 1
+""")
+    return path
+
+
+@pytest.fixture
+def channel(tmp_path: Path, demo_site: DemoSite, monkeypatch: pytest.MonkeyPatch) -> Iterator[DocChannel]:
+    origin_port = free_port()
+    config = _config(tmp_path, demo_site.url, origin_port)
+    monkeypatch.setenv("VVTV_CONFIG", str(config))
+    for key in [k for k in os.environ if k.startswith("VVTV_") and k != "VVTV_CONFIG"]:
+        monkeypatch.delenv(key)
+    settings = load_settings()
+    rt = Runtime.open(settings)
+    make_programme(rt, 5, title="Doc test morning")
+    make_programme(rt, 5, title="Doc test evening")
+    Programmer(rt).fill("main")
+    rt.db.dispose()
+    home = tmp_path / "home"
+    (home / "Videos").mkdir(parents=True)
+    local = home / "Videos" / "walk.mp4"
+    pal_25(local)
+    clip = pal_25(tmp_path / "clip.mp4")
+    origin = subprocess.Popen([str(BIN / "vvtv"), "run", "origin"], env={**os.environ, "HOME": str(home)},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)  # fmt: skip
+    test_channel = DocChannel(root=tmp_path, config=config, home=home, demo_site_url=demo_site.url.rstrip("/"),
+                               origin_url=f"http://127.0.0.1:{origin_port}", local_file=clip)  # fmt: skip
+    try:
+        _wait(lambda: _get(test_channel.origin_url + "/healthz") is not None, 60, "the test channel's origin")
+        yield test_channel
+    finally:
+        _stop(origin)
+
+
+def _get(url: str) -> httpx.Response | None:
+    try:
+        return httpx.get(url, timeout=3)
+    except httpx.HTTPError:
+        return None
+
+
+def _wait(condition: Callable[[], object], seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"{what}: not within {seconds} s")
+
+
+def _stop(process: subprocess.Popen) -> int:
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+    return process.returncode
+
+
+# What the README's placeholders stand for in the test channel.
+PLACEHOLDERS: dict[str, Callable[[DocChannel], str]] = {
+    "PATH_OR_URL": lambda ch: str(ch.local_file),
+    "NAME_OR_URL": lambda ch: ch.demo_site_url + "/",
+    "NAME": lambda ch: "main",
+    "CHANNEL": lambda ch: "main",
+    "ROLE": lambda ch: "broadcaster",
+}
+# The addresses `make up` listens on, and this test channel's.
+ADDRESSES: dict[str, Callable[[DocChannel], str]] = {
+    "http://127.0.0.1:8080": lambda ch: ch.origin_url,
+    "http://127.0.0.1:8091": lambda ch: ch.demo_site_url,
+}
+
+
+def _resolve(command: DocCommand, ch: DocChannel) -> list[str]:
+    args = []
+    for word in command.args:
+        if PLACEHOLDER.match(word):
+            assert word in PLACEHOLDERS, f"{command}: the placeholder {word} is new: say in PLACEHOLDERS what it stands for"
+            word = PLACEHOLDERS[word](ch)
+        for address, ours in ADDRESSES.items():
+            word = word.replace(address, ours(ch))
+        if word.startswith("~/"):
+            word = str(ch.home / word[2:])
+        args.append(word)
+    return args
+
+
+def _heartbeat(ch: DocChannel, role: str, pid: int) -> bool:
+    db = ch.database()
+    try:
+        with db.session() as session:
+            beat = session.get(Heartbeat, role)
+            return beat is not None and beat.pid == pid
+    finally:
+        db.dispose()
+
+
+def _alive_roles(ch: DocChannel, roles: set[str], since_us: int) -> bool:
+    db = ch.database()
+    try:
+        with db.session() as session:
+            beats = {b.role for b in session.query(Heartbeat).filter(Heartbeat.started_at_us >= since_us)}
+        return roles <= beats
+    finally:
+        db.dispose()
+
+
+def _up(process: subprocess.Popen, ch: DocChannel, extra: dict[str, str], args: list[str]) -> None:
+    started_us = time.time_ns() // 1000
+    port = extra["VVTV_ORIGIN__PORT"]
+    _wait(lambda: (r := _get(f"http://127.0.0.1:{port}/live.m3u8")) is not None and r.status_code == 200, 120,
+          "vvtv up: the origin serving /live.m3u8")  # fmt: skip
+    # Plain `vvtv up` runs the whole loop, the Curator included.
+    _wait(lambda: _alive_roles(ch, {"programmer", "broadcaster", "factory", "curator"}, started_us), 180,
+          "vvtv up: every default role heartbeating")  # fmt: skip
+
+
+def _run_role(process: subprocess.Popen, ch: DocChannel, extra: dict[str, str], args: list[str]) -> None:
+    _wait(lambda: _heartbeat(ch, args[1], process.pid), 90, f"vvtv run {args[1]}: its heartbeat")
+
+
+def _demo_site(process: subprocess.Popen, ch: DocChannel, extra: dict[str, str], args: list[str]) -> None:
+    url = process.stdout.readline().strip()
+    assert url.startswith("http://127.0.0.1:"), url
+    _wait(lambda: (r := _get(url)) is not None and r.status_code == 200, 30, f"the demo site answering at {url}")
+
+
+# Commands that run until stopped, with the reason, and how the test sees each come up.
+# Keyed by (program, subcommand); the check gets the process, the channel, its extra environment and its arguments.
+LONG_RUNNING: dict[tuple[str, str], tuple[str, Callable[..., None]]] = {
+    ("vvtv", "up"): ("the supervisor runs until stopped", _up),
+    ("vvtv", "run"): ("a role runs until stopped", _run_role),
+    ("vvtv", "demo-site"): ("the demo site serves until stopped", _demo_site),
+}
+
+
+def _run_long(command: DocCommand, args: list[str], ch: DocChannel) -> None:
+    reason, check = LONG_RUNNING[(command.program, args[0])]
+    # Its own ports: the test channel's origin and demo site keep theirs.
+    extra = {**command.env, "VVTV_ORIGIN__PORT": str(free_port()), "VVTV_DEMO_SITE__PORT": str(free_port())}
+    log = ch.root / f"readme-{command.number}.log"
+    with open(log, "wb") as err:
+        process = subprocess.Popen([str(BIN / command.program), *args], env=ch.env(extra), cwd=ch.root, text=True,
+                                   stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL)  # fmt: skip
+    try:
+        check(process, ch, extra, args)
+    except AssertionError as exc:
+        raise AssertionError(f"{command} ({reason}): {exc}\n{log.read_text()[-3000:]}") from None
+    finally:
+        code = _stop(process)
+    # Stopped by the signal it was sent, or finishing cleanly on it: both are a normal stop.
+    assert code in (0, -signal.SIGTERM), f"{command}: exit {code} after SIGTERM\n{log.read_text()[-3000:]}"
+
+
+def _run(command: DocCommand, args: list[str], ch: DocChannel) -> None:
+    done = subprocess.run([str(BIN / command.program), *args], env=ch.env(command.env), cwd=ch.root,
+                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    where = f"{command}\n  ran: {command.program} {shlex.join(args)}\n  stdout: {done.stdout[-2000:]}\n  stderr: {done.stderr[-2000:]}"
+    assert "Traceback" not in done.stderr, where
+    if command.expected is not None:
+        expected_code = 2 if any(": error:" in line for line in command.expected) else 0
+        assert done.returncode == expected_code, where
+        printed = [line.strip() for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+        assert printed == command.expected, where
+        return
+    assert done.returncode == 0, where
+    assert done.stdout.strip(), f"{where}\n  (printed nothing)"
+    if "--json" in args:
+        json.loads(done.stdout)
+
+
+def test_every_readme_command_runs_against_a_test_channel(channel: DocChannel) -> None:
+    commands = readme_commands(README.read_text())
+    assert len(commands) >= 10
+    failures = []
+    for command in commands:
+        args = _resolve(command, channel)
+        try:
+            if args and (command.program, args[0]) in LONG_RUNNING:
+                _run_long(command, args, channel)
+            else:
+                _run(command, args, channel)
+        except AssertionError as exc:
+            failures.append(str(exc))
+    assert not failures, f"{len(failures)} README command(s) failed:\n\n" + "\n\n".join(failures)
