@@ -4,12 +4,14 @@ against a test channel (a data dir made here, the tiny profile), and must exit 0
 - `[--opt ARG]` is run both ways: without the optional parts, and with all of them.
 - A line starting with `$ ` is a transcript: the lines below it are what it must print (an
   `error:` among them means it must fail with exit code 2).
-- Placeholders in capitals (PATH_OR_URL) and the addresses of `make up` (the origin on
-  127.0.0.1:8080, the demo site on 127.0.0.1:8091) stand for this test channel's, see
-  PLACEHOLDERS and ADDRESSES; `~` is a home folder made here. A new placeholder must be added
-  there, so that the line is really run.
-- Commands that run until stopped are listed in LONG_RUNNING with the reason: each is started,
-  checked to come up, and stopped by its PID.
+- Placeholders in capitals (PATH_OR_URL), example values (`--asset 12`, a token `...`) and
+  the addresses in the README (the origin on 127.0.0.1:8080 or channel.example:8080, the demo
+  site on 127.0.0.1:8091) stand for this test channel's, see PLACEHOLDERS, EXAMPLES and
+  ADDRESSES; `~` is a home folder made here. A new one must be added there, so that the line
+  is really run.
+- Commands that run until stopped are listed in LONG_RUNNING with the reason: each is started
+  and checked to come up; `vvtv up` then stays up as the test channel for the lines after it
+  (`streaming restart` needs it), the others are stopped at once; all by their PID.
 """
 
 from __future__ import annotations
@@ -17,19 +19,20 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import shlex
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
 from conftest import make_programme
-from demosite import FAST_DISCOVERY, DemoSite, demo_site  # noqa: F401 - demo_site is a fixture
+from demosite import FAST_DISCOVERY
 from livesystem import TINY_PROFILE, free_port
 from processing.factory_media import pal_25
 
@@ -116,19 +119,22 @@ class DocChannel:
     demo_site_url: str
     origin_url: str
     local_file: Path  # a video file of the operator's (PATH_OR_URL)
+    ready_asset_id: int  # a ready programme (`--asset 12`)
+    token: str  # the control API's token (VVTV_CONTROL__TOKEN=...)
+    running: list[subprocess.Popen] = field(default_factory=list)  # `vvtv up`, stopped at the end
 
     def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("VVTV_")}
-        env.update(VVTV_CONFIG=str(self.config), HOME=str(self.home), **(extra or {}))
+        env.update({"VVTV_CONFIG": str(self.config), "HOME": str(self.home), "VVTV_CONTROL__TOKEN": self.token,
+                    **(extra or {})})  # fmt: skip
         return env
 
     def database(self) -> Database:
         return Database(load_settings(data_dir=self.root / "var").database_url)
 
 
-def _config(root: Path, demo_site_url: str, origin_port: int) -> Path:
+def _config(root: Path, demo_port: int, origin_port: int) -> Path:
     """The test channel's vvtv.toml: the tiny profile, its own ports, the Curator and Factory at test speed."""
-    demo_port = int(demo_site_url.rstrip("/").rsplit(":", 1)[1])
     discovery = {**FAST_DISCOVERY, "page_budget": 3, "max_result_pages": 1, "watch_seconds": 1.0}
     renditions = ", ".join(
         "{ " + ", ".join(f"{k} = {json.dumps(v)}" for k, v in r.items()) + " }" for r in TINY_PROFILE["renditions"]
@@ -156,7 +162,7 @@ programmes = 1
 min_seconds = 4
 max_seconds = 6
 
-# The demo site this test started: the Curator searches it by default, the Factory may fetch from it.
+# The demo site of `vvtv up`: the Curator searches it by default, the Factory may fetch from it.
 [demo_site]
 port = {demo_port}
 
@@ -173,32 +179,30 @@ retry_backoff_seconds = 1
 
 
 @pytest.fixture
-def channel(tmp_path: Path, demo_site: DemoSite, monkeypatch: pytest.MonkeyPatch) -> Iterator[DocChannel]:
-    origin_port = free_port()
-    config = _config(tmp_path, demo_site.url, origin_port)
+def channel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DocChannel]:
+    origin_port, demo_port = free_port(), free_port()
+    config = _config(tmp_path, demo_port, origin_port)
     monkeypatch.setenv("VVTV_CONFIG", str(config))
     for key in [k for k in os.environ if k.startswith("VVTV_") and k != "VVTV_CONFIG"]:
         monkeypatch.delenv(key)
-    settings = load_settings()
-    rt = Runtime.open(settings)
+    rt = Runtime.open(load_settings())
     make_programme(rt, 5, title="Doc test morning")
-    make_programme(rt, 5, title="Doc test evening")
+    ready = make_programme(rt, 5, title="Doc test evening")
     Programmer(rt).fill("main")
     rt.db.dispose()
     home = tmp_path / "home"
     (home / "Videos").mkdir(parents=True)
-    local = home / "Videos" / "walk.mp4"
-    pal_25(local)
-    clip = pal_25(tmp_path / "clip.mp4")
-    origin = subprocess.Popen([str(BIN / "vvtv"), "run", "origin"], env={**os.environ, "HOME": str(home)},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)  # fmt: skip
-    test_channel = DocChannel(root=tmp_path, config=config, home=home, demo_site_url=demo_site.url.rstrip("/"),
-                               origin_url=f"http://127.0.0.1:{origin_port}", local_file=clip)  # fmt: skip
+    pal_25(home / "Videos" / "walk.mp4")
+    doc_channel = DocChannel(
+        root=tmp_path, config=config, home=home, demo_site_url=f"http://127.0.0.1:{demo_port}",
+        origin_url=f"http://127.0.0.1:{origin_port}", local_file=pal_25(tmp_path / "clip.mp4"),
+        ready_asset_id=ready.id, token=secrets.token_hex(24),
+    )  # fmt: skip
     try:
-        _wait(lambda: _get(test_channel.origin_url + "/healthz") is not None, 60, "the test channel's origin")
-        yield test_channel
+        yield doc_channel
     finally:
-        _stop(origin)
+        for process in doc_channel.running:
+            _stop(process)
 
 
 def _get(url: str) -> httpx.Response | None:
@@ -236,18 +240,30 @@ PLACEHOLDERS: dict[str, Callable[[DocChannel], str]] = {
     "CHANNEL": lambda ch: "main",
     "ROLE": lambda ch: "broadcaster",
 }
-# The addresses `make up` listens on, and this test channel's.
+# Example values in the README, as (option, value), and what they are in the test channel.
+EXAMPLES: dict[tuple[str, str], Callable[[DocChannel], str]] = {
+    ("--asset", "12"): lambda ch: str(ch.ready_asset_id),
+}
+# Example environment values (VAR=value before the command).
+EXAMPLE_ENV: dict[str, Callable[[DocChannel], str]] = {
+    "...": lambda ch: ch.token,
+}
+# The addresses in the README (`make up` listens on the first two), and this test channel's.
 ADDRESSES: dict[str, Callable[[DocChannel], str]] = {
     "http://127.0.0.1:8080": lambda ch: ch.origin_url,
+    "http://channel.example:8080": lambda ch: ch.origin_url,
     "http://127.0.0.1:8091": lambda ch: ch.demo_site_url,
 }
 
 
 def _resolve(command: DocCommand, ch: DocChannel) -> list[str]:
-    args = []
+    args: list[str] = []
     for word in command.args:
+        if args and (args[-1], word) in EXAMPLES:
+            args.append(EXAMPLES[(args[-1], word)](ch))
+            continue
         if PLACEHOLDER.match(word):
-            assert word in PLACEHOLDERS, f"{command}: the placeholder {word} is new: say in PLACEHOLDERS what it stands for"
+            assert word in PLACEHOLDERS, f"{command}: {word} is new: say in PLACEHOLDERS what it stands for"
             word = PLACEHOLDERS[word](ch)
         for address, ours in ADDRESSES.items():
             word = word.replace(address, ours(ch))
@@ -255,6 +271,10 @@ def _resolve(command: DocCommand, ch: DocChannel) -> list[str]:
             word = str(ch.home / word[2:])
         args.append(word)
     return args
+
+
+def _environment(command: DocCommand, ch: DocChannel) -> dict[str, str]:
+    return {key: EXAMPLE_ENV[value](ch) if value in EXAMPLE_ENV else value for key, value in command.env.items()}
 
 
 def _heartbeat(ch: DocChannel, role: str, pid: int) -> bool:
@@ -279,9 +299,10 @@ def _alive_roles(ch: DocChannel, roles: set[str], since_us: int) -> bool:
 
 def _up(process: subprocess.Popen, ch: DocChannel, extra: dict[str, str], args: list[str]) -> None:
     started_us = time.time_ns() // 1000
-    port = extra["VVTV_ORIGIN__PORT"]
-    _wait(lambda: (r := _get(f"http://127.0.0.1:{port}/live.m3u8")) is not None and r.status_code == 200, 120,
+    _wait(lambda: (r := _get(f"{ch.origin_url}/live.m3u8")) is not None and r.status_code == 200, 120,
           "vvtv up: the origin serving /live.m3u8")  # fmt: skip
+    _wait(lambda: (r := _get(ch.demo_site_url + "/")) is not None and r.status_code == 200, 300,
+          "vvtv up: the demo site answering")  # fmt: skip
     # Plain `vvtv up` runs the whole loop, the Curator included.
     _wait(lambda: _alive_roles(ch, {"programmer", "broadcaster", "factory", "curator"}, started_us), 180,
           "vvtv up: every default role heartbeating")  # fmt: skip
@@ -300,7 +321,7 @@ def _demo_site(process: subprocess.Popen, ch: DocChannel, extra: dict[str, str],
 # Commands that run until stopped, with the reason, and how the test sees each come up.
 # Keyed by (program, subcommand); the check gets the process, the channel, its extra environment and its arguments.
 LONG_RUNNING: dict[tuple[str, str], tuple[str, Callable[..., None]]] = {
-    ("vvtv", "up"): ("the supervisor runs until stopped", _up),
+    ("vvtv", "up"): ("the supervisor runs until stopped; it stays up as the test channel", _up),
     ("vvtv", "run"): ("a role runs until stopped", _run_role),
     ("vvtv", "demo-site"): ("the demo site serves until stopped", _demo_site),
 }
@@ -308,26 +329,34 @@ LONG_RUNNING: dict[tuple[str, str], tuple[str, Callable[..., None]]] = {
 
 def _run_long(command: DocCommand, args: list[str], ch: DocChannel) -> None:
     reason, check = LONG_RUNNING[(command.program, args[0])]
-    # Its own ports: the test channel's origin and demo site keep theirs.
-    extra = {**command.env, "VVTV_ORIGIN__PORT": str(free_port()), "VVTV_DEMO_SITE__PORT": str(free_port())}
+    stays = args[0] == "up"
+    # The others get ports of their own: the channel's origin and demo site are those of `vvtv up`.
+    extra = _environment(command, ch) | ({} if stays else {"VVTV_ORIGIN__PORT": str(free_port()),
+                                                          "VVTV_DEMO_SITE__PORT": str(free_port())})  # fmt: skip
     log = ch.root / f"readme-{command.number}.log"
     with open(log, "wb") as err:
         process = subprocess.Popen([str(BIN / command.program), *args], env=ch.env(extra), cwd=ch.root, text=True,
-                                   stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL)  # fmt: skip
+                                   stdout=subprocess.DEVNULL if stays else subprocess.PIPE, stderr=err,
+                                   stdin=subprocess.DEVNULL)  # fmt: skip
+    if stays:
+        ch.running.append(process)
     try:
         check(process, ch, extra, args)
     except AssertionError as exc:
+        _stop(process)
         raise AssertionError(f"{command} ({reason}): {exc}\n{log.read_text()[-3000:]}") from None
-    finally:
-        code = _stop(process)
+    if stays:
+        return
+    code = _stop(process)
     # Stopped by the signal it was sent, or finishing cleanly on it: both are a normal stop.
     assert code in (0, -signal.SIGTERM), f"{command}: exit {code} after SIGTERM\n{log.read_text()[-3000:]}"
 
 
 def _run(command: DocCommand, args: list[str], ch: DocChannel) -> None:
-    done = subprocess.run([str(BIN / command.program), *args], env=ch.env(command.env), cwd=ch.root,
+    done = subprocess.run([str(BIN / command.program), *args], env=ch.env(_environment(command, ch)), cwd=ch.root,
                           capture_output=True, text=True, timeout=600)  # fmt: skip
-    where = f"{command}\n  ran: {command.program} {shlex.join(args)}\n  stdout: {done.stdout[-2000:]}\n  stderr: {done.stderr[-2000:]}"
+    where = (f"{command}\n  ran: {command.program} {shlex.join(args)}\n  stdout: {done.stdout[-2000:]}\n"
+             f"  stderr: {done.stderr[-2000:]}")  # fmt: skip
     assert "Traceback" not in done.stderr, where
     if command.expected is not None:
         expected_code = 2 if any(": error:" in line for line in command.expected) else 0
@@ -354,4 +383,8 @@ def test_every_readme_command_runs_against_a_test_channel(channel: DocChannel) -
                 _run(command, args, channel)
         except AssertionError as exc:
             failures.append(str(exc))
+    for process in channel.running:
+        code = _stop(process)
+        if code not in (0, -signal.SIGTERM):
+            failures.append(f"vvtv up: exit {code} after SIGTERM")
     assert not failures, f"{len(failures)} README command(s) failed:\n\n" + "\n\n".join(failures)
