@@ -31,6 +31,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 from conftest import make_programme
 from demosite import FAST_DISCOVERY
 from livesystem import TINY_PROFILE, free_port
@@ -287,25 +288,42 @@ def _heartbeat(ch: DocChannel, role: str, pid: int) -> bool:
         db.dispose()
 
 
-def _alive_roles(ch: DocChannel, roles: set[str], since_us: int) -> bool:
-    db = ch.database()
+# The roles that write a heartbeat (the others are seen by what they serve).
+HEARTBEATING = {"programmer", "broadcaster", "origin", "factory", "curator", "restream"}
+
+
+def _parent(pid: int) -> int | None:
     try:
-        with db.session() as session:
-            beats = {b.role for b in session.query(Heartbeat).filter(Heartbeat.started_at_us >= since_us)}
-        return roles <= beats
-    finally:
-        db.dispose()
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _up(process: subprocess.Popen, ch: DocChannel, extra: dict[str, str], args: list[str]) -> None:
-    started_us = time.time_ns() // 1000
-    _wait(lambda: (r := _get(f"{ch.origin_url}/live.m3u8")) is not None and r.status_code == 200, 120,
-          "vvtv up: the origin serving /live.m3u8")  # fmt: skip
-    _wait(lambda: (r := _get(ch.demo_site_url + "/")) is not None and r.status_code == 200, 300,
-          "vvtv up: the demo site answering")  # fmt: skip
-    # Plain `vvtv up` runs the whole loop, the Curator included.
-    _wait(lambda: _alive_roles(ch, {"programmer", "broadcaster", "factory", "curator"}, started_us), 180,
-          "vvtv up: every default role heartbeating")  # fmt: skip
+    """The supervisor's roles come up: its origin serves, its demo site answers, and each other role
+    heartbeats from a process this supervisor started (another `vvtv up` may run the same roles)."""
+    roles = args[args.index("--roles") + 1].split(",") if "--roles" in args else load_settings().supervisor.roles
+    origin = f"http://127.0.0.1:{extra['VVTV_ORIGIN__PORT']}" if "VVTV_ORIGIN__PORT" in extra else ch.origin_url
+    demo = f"http://127.0.0.1:{extra['VVTV_DEMO_SITE__PORT']}" if "VVTV_DEMO_SITE__PORT" in extra else ch.demo_site_url
+    if "origin" in roles:
+        _wait(lambda: (r := _get(f"{origin}/live.m3u8")) is not None and r.status_code == 200, 120,
+              "vvtv up: the origin serving /live.m3u8")  # fmt: skip
+    if "demo-site" in roles:
+        _wait(lambda: (r := _get(demo + "/")) is not None and r.status_code == 200, 300, "vvtv up: the demo site")
+    expected: set[str] = set(roles) & HEARTBEATING
+    seen: set[str] = set()
+
+    def heartbeating() -> bool:
+        db = ch.database()
+        try:
+            with db.session() as session:
+                beats = [(b.role, b.pid) for b in session.scalars(select(Heartbeat))]
+        finally:
+            db.dispose()
+        seen.update(role for role, pid in beats if role in expected and _parent(pid) == process.pid)
+        return expected <= seen
+
+    _wait(heartbeating, 180, f"vvtv up {' '.join(args[1:])}: its roles heartbeating ({sorted(expected)})")
 
 
 def _run_role(process: subprocess.Popen, ch: DocChannel, extra: dict[str, str], args: list[str]) -> None:
@@ -321,7 +339,7 @@ def _demo_site(process: subprocess.Popen, ch: DocChannel, extra: dict[str, str],
 # Commands that run until stopped, with the reason, and how the test sees each come up.
 # Keyed by (program, subcommand); the check gets the process, the channel, its extra environment and its arguments.
 LONG_RUNNING: dict[tuple[str, str], tuple[str, Callable[..., None]]] = {
-    ("vvtv", "up"): ("the supervisor runs until stopped; it stays up as the test channel", _up),
+    ("vvtv", "up"): ("the supervisor runs until stopped; the first plain one stays up as the test channel", _up),
     ("vvtv", "run"): ("a role runs until stopped", _run_role),
     ("vvtv", "demo-site"): ("the demo site serves until stopped", _demo_site),
 }
@@ -329,7 +347,7 @@ LONG_RUNNING: dict[tuple[str, str], tuple[str, Callable[..., None]]] = {
 
 def _run_long(command: DocCommand, args: list[str], ch: DocChannel) -> None:
     reason, check = LONG_RUNNING[(command.program, args[0])]
-    stays = args[0] == "up"
+    stays = args == ["up"] and not ch.running  # the first plain `vvtv up` is the channel; others come and go
     # The others get ports of their own: the channel's origin and demo site are those of `vvtv up`.
     extra = _environment(command, ch) | ({} if stays else {"VVTV_ORIGIN__PORT": str(free_port()),
                                                           "VVTV_DEMO_SITE__PORT": str(free_port())})  # fmt: skip
