@@ -307,6 +307,7 @@ class DiscoverySettings(BaseModel):
     # Hosts (or host:port) that may be private or loopback addresses. The demo site is one.
     allowed_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1:8091"])
     # Where scheduled discoveries search: URLs (the generic profile) or names of YAML site profiles.
+    # Unset: the demo site when the demo-site role runs, else none (a channel's own `sites` stand first).
     start_sites: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:8091/"])
     site_profiles_dir: Path | None = None
     queries: list[str] = Field(default_factory=lambda: ["creative commons music"], min_length=1)
