@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -26,6 +26,8 @@ class OllamaStandIn:
     # How the next /api/chat calls answer, in order; when empty: "good".
     behaviours: list[str] = field(default_factory=list)
     good_answer: dict = field(default_factory=lambda: {"score": 8, "reasons": ["calm nature footage"], "tags": ["Nature", "calm"]})
+    # When set, a good answer is made from the request (e.g. to reorder the ids it names).
+    answer_for: Callable[[dict], dict] | None = None
     slow_seconds: float = 1.0
     chat_requests: list[dict] = field(default_factory=list)
     tags_requests: int = 0
@@ -80,8 +82,8 @@ def _handler(state: OllamaStandIn) -> type[BaseHTTPRequestHandler]:
                 self._send(500, json.dumps({"error": "llama runner process has terminated: signal: killed"}).encode())
                 return
             content = {
-                "good": json.dumps(state.good_answer),
-                "slow": json.dumps(state.good_answer),
+                "good": json.dumps(state.answer_for(request) if state.answer_for else state.good_answer),
+                "slow": json.dumps(state.answer_for(request) if state.answer_for else state.good_answer),
                 "malformed": '{"score": 7, "reasons": ["cut off',
                 "off_schema": json.dumps({"score": "very high", "why": "nice"}),
                 "out_of_range": json.dumps({"score": 42, "reasons": ["x"], "tags": []}),

@@ -13,6 +13,7 @@ import os
 import shutil
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
@@ -126,6 +127,128 @@ class AdSettings(BaseModel):
     # Estimated revenue per thousand ad impressions, in `currency`.
     cpm: float = Field(default=0, ge=0, le=10_000)
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+class Daypart(BaseModel):
+    """A part of the day with what suits it. Hours are local to programming.timezone; a part whose
+    end is not after its start runs past midnight (23 to 6)."""
+
+    model_config = {"extra": "forbid"}
+
+    name: str = Field(pattern=r"^[a-z0-9_-]{1,32}$")
+    start_hour: float = Field(ge=0, lt=24)
+    end_hour: float = Field(ge=0, le=24)
+    tags: list[str] = Field(default_factory=list)  # preferred tags or categories
+    energy: Literal["low", "medium", "high"] | None = None
+    min_minutes: float = Field(default=0, ge=0)
+    max_minutes: float = Field(default=24 * 60, gt=0)
+
+    @model_validator(mode="after")
+    def _lengths(self) -> "Daypart":
+        if self.min_minutes >= self.max_minutes:
+            raise ValueError(f"daypart {self.name}: min_minutes must be below max_minutes")
+        self.tags = [t.lower() for t in self.tags]
+        return self
+
+    def hours(self) -> list[tuple[float, float]]:
+        """The part as one or two [start, end) spans within 0-24."""
+        if self.end_hour > self.start_hour:
+            return [(self.start_hour, self.end_hour)]
+        return [(self.start_hour, 24.0), (0.0, self.end_hour)]
+
+    def contains(self, hour: float) -> bool:
+        return any(start <= hour < end for start, end in self.hours())
+
+
+def _default_dayparts() -> list[Daypart]:
+    return [
+        Daypart(name="morning", start_hour=6, end_hour=10, tags=["nature", "news", "science"], energy="medium",
+                max_minutes=15),
+        Daypart(name="daytime", start_hour=10, end_hour=19, tags=["science", "art", "documentary"], energy="medium"),
+        Daypart(name="prime", start_hour=19, end_hour=23, tags=["music", "film", "comedy"], energy="high",
+                min_minutes=2),
+        Daypart(name="late-night", start_hour=23, end_hour=6, tags=["ambient", "nature", "music"], energy="low"),
+    ]  # fmt: skip
+
+
+class ScoreWeights(BaseModel):
+    """How much each scoring component counts (0 turns one off)."""
+
+    model_config = {"extra": "forbid"}
+
+    daypart: float = Field(default=1.0, ge=0, le=100)
+    diversity: float = Field(default=1.0, ge=0, le=100)
+    quality: float = Field(default=0.5, ge=0, le=100)
+    freshness: float = Field(default=0.5, ge=0, le=100)
+    audience: float = Field(default=2.0, ge=0, le=100)
+
+
+class ExplorationSettings(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    # With this probability a pick goes, uniformly, to one of the eligible programmes that aired least.
+    epsilon: float = Field(default=0.15, ge=0, le=1)
+
+
+class RerankSettings(BaseModel):
+    """The optional LLM rerank of the best candidates (only when llm.base_url is set)."""
+
+    model_config = {"extra": "forbid"}
+
+    enabled: bool = True
+    candidates: int = Field(default=20, ge=2, le=100)
+    timeout_seconds: float = Field(default=5, gt=0, le=120)
+    # The LLM sees what aired in this span before the pick, to avoid more of the same.
+    lineup_minutes: float = Field(default=60, ge=0, le=24 * 60)
+
+
+class ProgrammingSettings(BaseModel):
+    """How the Programmer chooses (see programming/): scores, then Gumbel-top-k sampling."""
+
+    model_config = {"extra": "forbid"}
+
+    # "scored": the rules below; "fifo": ready order, as a plain playout system does.
+    strategy: Literal["scored", "fifo"] = "scored"
+    timezone: str = "UTC"  # dayparts are in this zone's local time
+    weights: ScoreWeights = ScoreWeights()
+    dayparts: list[Daypart] = Field(default_factory=_default_dayparts)
+    # Diversity looks back this many entries for the same category, source or tags.
+    diversity_window: int = Field(default=5, ge=0, le=100)
+    # A programme does not air again within this many hours while another is eligible.
+    min_repeat_hours: float = Field(default=6, ge=0, le=24 * 30)
+    # Freshness halves every this many hours after a programme became ready.
+    freshness_half_life_hours: float = Field(default=48, gt=0, le=24 * 365)
+    temperature: float = Field(default=0.3, gt=0, le=100)
+    top_k: int = Field(default=3, ge=1, le=100)  # entries sampled per round
+    exploration: ExplorationSettings = ExplorationSettings()
+    # Viewer retention is shrunk towards the channel's mean as if this many average viewings were added,
+    # so a programme seen by two viewers does not swing the schedule.
+    audience_prior_viewings: float = Field(default=5, ge=0, le=10_000)
+    # Words in a programme's tags or title that say its energy; anything else is medium.
+    energy_words: dict[Literal["low", "high"], list[str]] = Field(
+        default_factory=lambda: {
+            "low": ["ambient", "calm", "relax", "meditation", "sleep", "slow", "nature", "lullaby"],
+            "high": ["action", "dance", "sport", "party", "rock", "electronic", "race", "comedy"],
+        }
+    )
+    seed: int = 0  # with the channel and the day, seeds the sampling so a day can be replayed
+    rerank: RerankSettings = RerankSettings()
+
+    @model_validator(mode="after")
+    def _check(self) -> "ProgrammingSettings":
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"timezone: {self.timezone!r} is not an IANA time zone (e.g. Europe/Paris)") from None
+        names = [d.name for d in self.dayparts]
+        if len(set(names)) != len(names):
+            raise ValueError(f"dayparts: names must be unique, got {names}")
+        spans = sorted(span for d in self.dayparts for span in d.hours())
+        for (_, end), (start, _) in zip(spans, spans[1:]):
+            if start < end:
+                raise ValueError("dayparts: parts overlap; each hour belongs to one part at most")
+        return self
+
+    def daypart_at(self, hour: float) -> Daypart | None:
+        return next((d for d in self.dayparts if d.contains(hour)), None)
 
 
 class ChannelSettings(BaseModel):
@@ -143,6 +266,8 @@ class ChannelSettings(BaseModel):
     # discovery.queries. An empty list of sites leaves the channel without discovery.
     sites: list[str] | None = None
     queries: list[str] | None = Field(default=None, min_length=1)
+    # This channel's own programming settings over the [programming] section, e.g. {"temperature": 0.5}.
+    programming: dict[str, Any] = Field(default_factory=dict)
 
 
 class StorageSettings(BaseModel):
@@ -447,6 +572,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = LLMSettings()
     healing: HealingSettings = HealingSettings()
     demo_site: DemoSiteSettings = DemoSiteSettings()
+    programming: ProgrammingSettings = ProgrammingSettings()
 
     @model_validator(mode="after")
     def _curator_finds_the_demo_site(self) -> "Settings":
@@ -479,6 +605,11 @@ class Settings(BaseSettings):
         geo = [c.name for c in self.channels if c.geo.mode != "off"]
         if geo and self.origin.geoip_database is None:
             raise ValueError(f"channels {geo} have geo rules: origin.geoip_database must name a MaxMind .mmdb file")
+        for channel in self.channels:
+            try:
+                merge_programming(self.programming, channel.programming)
+            except ValidationError as exc:
+                raise ValueError(f"channels.{channel.name}.programming: {describe_validation_error(exc)}") from None
         return self
 
     @classmethod
@@ -522,6 +653,38 @@ class Settings(BaseSettings):
 
     def queries_for(self, channel: str) -> list[str]:
         return self.channel(channel).queries or self.discovery.queries
+    def programming_for(self, channel: str, *overrides: dict[str, Any]) -> ProgrammingSettings:
+        """The channel's programming: [programming], then the channel's own, then each override given."""
+        return merge_programming(self.programming, self.channel(channel).programming, *overrides)
+
+
+def merge_programming(base: ProgrammingSettings, *overrides: dict[str, Any]) -> ProgrammingSettings:
+    """`base` with each override applied in turn; keys may be nested dicts or dotted ("weights.audience").
+
+    Raises pydantic's ValidationError naming the key when a value or a key is not allowed.
+    """
+    merged = base.model_dump()
+    for override in overrides:
+        for key, value in override.items():
+            node = merged
+            parts = key.split(".")
+            for part in parts[:-1]:
+                child = node.get(part)
+                if not isinstance(child, dict):
+                    child = node[part] = {}
+                node = child
+            if isinstance(value, dict) and isinstance(node.get(parts[-1]), dict):
+                node[parts[-1]] = {**node[parts[-1]], **value}
+            else:
+                node[parts[-1]] = value
+    return ProgrammingSettings.model_validate(merged)
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line naming each key and what is wrong with it."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}; got {e.get('input')!r}" for e in exc.errors()
+    )
 
 
 def config_file() -> Path | None:

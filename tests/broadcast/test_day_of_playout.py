@@ -73,8 +73,9 @@ def test_a_day_of_playout_is_valid_hls_and_gapless(runtime, fake_clock) -> None:
     assert {"buffer-low", "emergency-replaced"} <= events
 
 
-def test_unaired_programmes_go_first_in_queue_order_without_repeats(runtime, fake_clock) -> None:
+def test_fifo_airs_unaired_programmes_first_in_queue_order_without_repeats(runtime, fake_clock) -> None:
     rt = runtime
+    rt.settings.programming.strategy = "fifo"  # the plain playout order, still there for operators who want it
     made = [make_programme(rt, 5, title=f"P{i}") for i in range(3)]
     fake_clock.advance(1)
     Programmer(rt).fill("main")

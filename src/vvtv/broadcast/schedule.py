@@ -70,6 +70,7 @@ def append_entry(
     reason: str,
     now_us: int,
     start_us: int | None = None,
+    score: dict | None = None,
 ) -> ScheduleEntry:
     """Place `asset` right after the channel's last entry (or at start_us for a new run).
 
@@ -93,6 +94,7 @@ def append_entry(
         asset_id=asset.id,
         kind=kind,
         reason=reason,
+        score=score or {},
         created_at_us=now_us,
     )
     session.add(entry)

@@ -39,13 +39,14 @@ class EntryView:
     asset_id: int
     duration_s: float
     first_seq: int
+    score: dict  # the programming score breakdown that chose it (empty for the emergency loop)
 
 
 def _entry_view(entry: ScheduleEntry) -> EntryView:
     return EntryView(
         ordinal=entry.ordinal, start=iso(entry.start_us), end=iso(entry.end_us), title=entry.asset.title,
         kind=entry.kind.value, reason=entry.reason, asset_id=entry.asset_id,
-        duration_s=entry.duration_us / US, first_seq=entry.first_seq,
+        duration_s=entry.duration_us / US, first_seq=entry.first_seq, score=entry.score or {},
     )  # fmt: skip
 
 
@@ -221,6 +222,7 @@ def _render_queue(data: dict) -> None:
         print(f"Channel {name}: {_buffer_text(info)}")
         for e in info["entries"]:
             print(f"  #{e['ordinal']:<5} {e['start']}  {e['duration_s']:7.1f} s  {e['kind']:<9} {e['title']}")
+            print(f"         why: {e['reason']}")
         if info["jobs"]:
             print(f"  In the Factory: {len(info['jobs'])} job(s)")
         for j in info["jobs"]:
@@ -241,6 +243,41 @@ def _render_streaming(data: dict) -> None:
                   f"after the boundary, over {info['lateness_samples']} writes")  # fmt: skip
         age = info["playlist_age_s"]
         print(f"  playlist age:  {f'{age:.1f} s' if age is not None else '-'}")
+
+
+def _render_business_logic(data: dict) -> None:
+    for name, info in data.items():
+        p = info["effective"]
+        print(f"Channel {name}: strategy {p['strategy']}, temperature {p['temperature']}, top_k {p['top_k']}, "
+              f"epsilon {p['exploration']['epsilon']}, timezone {p['timezone']}")  # fmt: skip
+        print("  weights:   " + ", ".join(f"{k} {v:g}" for k, v in p["weights"].items()))
+        print(f"  diversity: last {p['diversity_window']} entries; no repeat within {p['min_repeat_hours']:g} h")
+        for d in p["dayparts"]:
+            print(f"  daypart {d['name']:<11} {d['start_hour']:05.2f}-{d['end_hour']:05.2f}  tags {','.join(d['tags']) or '-'}"
+                  f"  energy {d['energy'] or '-'}  {d['min_minutes']:g}-{d['max_minutes']:g} min")  # fmt: skip
+        print(f"  rerank:    {'on' if p['rerank']['enabled'] else 'off'} (top {p['rerank']['candidates']}, "
+              f"{p['rerank']['timeout_seconds']:g} s timeout; only with llm.base_url)")  # fmt: skip
+        overrides = ", ".join(f"{k}={json.dumps(v)}" for k, v in info["overrides"].items())
+        print(f"  set at run time: {overrides or 'nothing (config file only)'}")
+        if info["note"]:
+            print(f"  note: {info['note']}")
+
+
+def business_logic(args: argparse.Namespace) -> None:
+    from vvtv.programming import business
+
+    rt = _open(args)
+    if args.business_command == "show":
+        _emit(args, business.show(rt, _channel_names(rt.settings, args)), _render_business_logic)
+    elif args.business_command == "set":
+        result = business.set_values(rt, args.assignments, args.channel)
+        _emit(args, result, lambda r: (print(f"Stored for {r['channel']}: " + ", ".join(
+            f"{k}={json.dumps(v)}" for k, v in r["changed"].items()) + "; the programmer applies it at its next fill"),
+            _render_business_logic(r["effective"])))  # fmt: skip
+    else:
+        result = business.reset(rt, args.channel)
+        _emit(args, result, lambda r: print(f"Run-time programming changes removed for {r['channel']} "
+                                            f"({r['removed_overrides']} stored); the config file applies"))  # fmt: skip
 
 
 def discover(args: argparse.Namespace) -> None:
@@ -298,6 +335,18 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"restart this role instead (repeatable; default: {' and '.join(LIVE_OUTPUT_ROLES)})")
     again.set_defaults(func=lambda a: _emit(a, _call(a, "streaming.restart", **({"roles": a.role} if a.role else {})),
                                             render_restart))  # fmt: skip
+
+    rules = commands.add_parser("business-logic", help="the programming rules: show, change at run time, reset")
+    rules_commands = rules.add_subparsers(dest="business_command", required=True)
+    rules_show = rules_commands.add_parser("show", help="effective weights, dayparts, temperature, k, epsilon")
+    rules_show.add_argument("--channel")
+    rules_set = rules_commands.add_parser("set", help="change programming settings now, e.g. exploration.epsilon=0.2")
+    rules_set.add_argument("assignments", nargs="+", metavar="KEY=VALUE", help="a key under [programming]")
+    rules_set.add_argument("--channel", help="only this channel (default: every channel)")
+    rules_reset = rules_commands.add_parser("reset", help="drop run-time changes: back to the config file")
+    rules_reset.add_argument("--channel", help="only this channel's own changes (default: all)")
+    for sub in (rules_show, rules_set, rules_reset):
+        sub.set_defaults(func=business_logic)
 
     find = commands.add_parser("discover", help="search for videos now with the Curator's browser; prints plans")
     find.add_argument("--query", help="what to search for (default: the first of the channel's queries)")

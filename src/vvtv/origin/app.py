@@ -17,6 +17,8 @@ one carries on at once.
     /metrics                       the channel in Prometheus text format (origin/metrics.py)
     /api/channels/NAME/gate        the age gate: a date of birth in, a viewing token out (access.py)
     /api/control/...               the control API for `vvtvctl --url` (bearer token; control/api.py)
+
+Every playlist and segment served is noted for the viewer statistics (origin/audience.py).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from vvtv.control.api import control_routes
 from vvtv.errors import ConfigError, VVTVError
 from vvtv.origin import iptv
 from vvtv.origin.access import Access
+from vvtv.origin.audience import VIEWER_COOKIE, AudienceRecorder, new_viewer_cookie
 from vvtv.origin.guide import read_guide
 from vvtv.origin.health import check_health
 from vvtv.origin.listener import announce_ready, inherited_or_new
@@ -76,6 +79,8 @@ PREFLIGHT = {
 }
 MEDIA_METHODS = ["GET", "HEAD", "OPTIONS"]
 HEARTBEAT_SECONDS = 5.0
+AUDIENCE_FLUSH_SECONDS = 5.0
+VIEWER_COOKIE_SECONDS = 30 * 24 * 3600
 
 
 def create_app(rt: Runtime) -> Starlette:
@@ -85,12 +90,23 @@ def create_app(rt: Runtime) -> Starlette:
     page = PlayerPage.load()
     access = Access(rt)
     live = LivePlaylists(rt)
+    audience = AudienceRecorder(rt)
     if not HLS_LIBRARY.is_file():
         log.warning("origin: %s is missing (run `make web`); the player page needs it", HLS_LIBRARY)
 
     def not_found(*, cors: bool) -> Response:
         headers = {**CORS, "Cache-Control": NO_STORE} if cors else {"Cache-Control": NO_STORE}
         return PlainTextResponse("Not Found", status_code=404, headers=headers)
+
+    def note_viewer(request: Request) -> None:
+        if request.method != "GET":
+            return
+        now = rt.clock.now_us()
+        viewer = audience.keys.key(
+            cookie=request.cookies.get(VIEWER_COOKIE), address=request.client.host if request.client else "",
+            user_agent=request.headers.get("user-agent", ""), now_us=now,
+        )  # fmt: skip
+        audience.request(request.scope["path"], viewer, now)
 
     def media_file(request: Request) -> Response:
         if request.method == "OPTIONS":
@@ -110,6 +126,7 @@ def create_app(rt: Runtime) -> Starlette:
         decision = access.media(request, url_path)
         if decision.status is not None:
             return decision.refusal(CORS)
+        note_viewer(request)  # a segment redirected to object storage is still being watched
         if elsewhere is not None:
             return RedirectResponse(elsewhere, status_code=302, headers=CORS)
         if path is None or path.suffix == PLAYLIST_SUFFIX:
@@ -158,13 +175,18 @@ def create_app(rt: Runtime) -> Starlette:
         if decision.status is not None:
             return decision.refusal({})
         playlist = "/live.m3u8" if "name" not in request.path_params else f"/channels/{name}/live.m3u8"
-        return HTMLResponse(
+        response = HTMLResponse(
             page.render(channel, playlist_url=playlist, gate=access.needs_gate(request, channel)),
             headers={
                 "Cache-Control": decision.cache_control("no-cache"),
                 "Content-Security-Policy": CONTENT_SECURITY_POLICY,
             },
         )
+        if VIEWER_COOKIE not in request.cookies:
+            # A random id for the viewer statistics, so viewers behind one address count apart.
+            response.set_cookie(VIEWER_COOKIE, new_viewer_cookie(), max_age=VIEWER_COOKIE_SECONDS,
+                                httponly=True, samesite="lax")  # fmt: skip
+        return response
 
     def healthz(_request: Request) -> Response:
         health = check_health(settings, rt.clock)
@@ -198,7 +220,7 @@ def create_app(rt: Runtime) -> Starlette:
         # A sync endpoint runs in a worker thread: the collector's database reads never block serving.
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": NO_STORE})
 
-    return Starlette(
+    app = Starlette(
         middleware=[Middleware(RequestCounter, counter=requests)],
         routes=[
             Route("/", player_page),
@@ -215,6 +237,8 @@ def create_app(rt: Runtime) -> Starlette:
             *control_routes(rt),
         ],
     )
+    app.state.audience = audience
+    return app
 
 
 def _read_playlist(media: ServedTree, url_path: str) -> bytes | None:
@@ -234,8 +258,9 @@ class _Server(uvicorn.Server):
 
 def serve(rt: Runtime, sock: socket.socket) -> None:
     """Serve the origin on `sock` until rt.stop is set; closes the socket."""
+    app = create_app(rt)
     config = uvicorn.Config(
-        create_app(rt), lifespan="off", log_level="warning", access_log=False, timeout_graceful_shutdown=2
+        app, lifespan="off", log_level="warning", access_log=False, timeout_graceful_shutdown=2
     )
     server = _Server(config)
     host, port = sock.getsockname()[:2]
@@ -243,7 +268,7 @@ def serve(rt: Runtime, sock: socket.socket) -> None:
 
     async def watch() -> None:
         serving = asyncio.create_task(server.serve(sockets=[sock]))
-        next_beat = 0.0
+        next_beat = next_flush = 0.0
         loop = asyncio.get_running_loop()
         while not serving.done():
             if server.started:
@@ -253,8 +278,12 @@ def serve(rt: Runtime, sock: socket.socket) -> None:
             elif loop.time() >= next_beat:
                 next_beat = loop.time() + HEARTBEAT_SECONDS
                 await asyncio.to_thread(_heartbeat, rt, started_us, host=host, port=port)
+            elif loop.time() >= next_flush:
+                next_flush = loop.time() + AUDIENCE_FLUSH_SECONDS
+                await asyncio.to_thread(_flush_audience, app.state.audience)
             await asyncio.wait({serving}, timeout=0.2)
         serving.result()
+        await asyncio.to_thread(_flush_audience, app.state.audience)
 
     log.info("origin: serving %s on http://%s:%d/", rt.settings.media_dir, host, port)
     try:
@@ -269,6 +298,14 @@ def _heartbeat(rt: Runtime, started_us: int, **data: object) -> None:
         rt.heartbeat("origin", started_us, **data)
     except (SQLAlchemyError, VVTVError) as exc:
         log.warning("origin: heartbeat not recorded: %s", exc)
+
+
+def _flush_audience(audience: AudienceRecorder) -> None:
+    # Viewer statistics are worth less than serving: a database hiccup keeps them for the next flush.
+    try:
+        audience.flush()
+    except (SQLAlchemyError, VVTVError) as exc:
+        log.warning("origin: viewer statistics not recorded: %s", exc)
 
 
 def run(rt: Runtime) -> None:

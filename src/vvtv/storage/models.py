@@ -50,7 +50,8 @@ class AssetStatus(str, enum.Enum):
 
 
 class EntryKind(str, enum.Enum):
-    PROGRAMME = "programme"
+    PROGRAMME = "programme"  # a first airing on this channel (fresh content)
+    RERUN = "rerun"  # a programme that aired before, chosen again by the programming rules
     EMERGENCY = "emergency"  # the slate or evergreen loop filling a short buffer
     INJECTED = "injected"  # an operator's emergency injection
     BREAK = "break"  # an ad break, marked for ad insertion in the playlists (broadcast/adbreaks.py)
@@ -179,6 +180,8 @@ class ScheduleEntry(Base):
     asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id"))
     kind: Mapped[EntryKind] = mapped_column(_enum(EntryKind))
     reason: Mapped[str] = mapped_column(Text, default="")
+    # The programming score that chose it: {"total": t, "components": {name: {"value", "weight", "why"}}}.
+    score: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at_us: Mapped[int]
 
     asset: Mapped[Asset] = relationship(lazy="joined")
@@ -212,3 +215,44 @@ class Heartbeat(Base):
     started_at_us: Mapped[int]
     at_us: Mapped[int]
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Viewing(Base):
+    """One viewer watching one entry of a channel, counted from the segments they fetched.
+
+    `viewer` is a salted hash (of a session cookie, or of address and user agent): nothing that
+    names a person is stored. `watched_us` adds up the distinct segments fetched; the share of the
+    programme watched is watched_us over the time from the first fetched segment to the entry's end.
+    """
+
+    __tablename__ = "viewings"
+    __table_args__ = (
+        UniqueConstraint("channel", "ordinal", "viewer", name="uq_viewings_channel_ordinal_viewer"),
+        Index("ix_viewings_asset", "channel", "asset_id"),
+        Index("ix_viewings_last", "last_us"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    ordinal: Mapped[int]  # the ScheduleEntry watched
+    asset_id: Mapped[int] = mapped_column(Integer)
+    viewer: Mapped[str] = mapped_column(String(32))
+    first_us: Mapped[int]  # when the first segment was fetched
+    last_us: Mapped[int]
+    first_index: Mapped[int] = mapped_column(Integer)  # the asset segment the viewer joined at
+    segments: Mapped[int] = mapped_column(Integer)  # distinct segments fetched
+    watched_us: Mapped[int]
+    possible_us: Mapped[int]  # from the joined segment's start to the entry's end
+
+
+class ProgrammingOverride(Base):
+    """Programming settings changed at run time (`vvtvctl business-logic set`), over the file's.
+
+    channel "*" applies to every channel; a channel's own row wins over it.
+    """
+
+    __tablename__ = "programming_overrides"
+
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    values: Mapped[dict[str, Any]] = mapped_column(default=dict)  # dotted key -> value
+    updated_at_us: Mapped[int]
