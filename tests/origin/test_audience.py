@@ -25,6 +25,13 @@ def segment_urls(base: str, client: httpx.Client, playlist: str) -> list[str]:
     return [urljoin(base + playlist, line) for line in text.splitlines() if line and not line.startswith("#")]
 
 
+def watch(base: str, client: httpx.Client, channel_playlist: str, asset_playlist: str) -> list[str]:
+    """What a player does: fetch the channel's playlist, then segments. The segments are taken from the
+    asset's own playlist, so the test does not depend on how far the live window has moved meanwhile."""
+    assert client.get(base + channel_playlist).status_code == 200
+    return segment_urls(base, client, asset_playlist)
+
+
 @pytest.fixture
 def watched(tmp_path):  # noqa: ANN001, ANN201
     settings = origin_settings(tmp_path / "var", origin={"port": 0, "stale_segments": 30})
@@ -41,12 +48,11 @@ def watched(tmp_path):  # noqa: ANN001, ANN201
     fleeting = httpx.Client(timeout=10, headers={"user-agent": "fleeting-viewer"})
     try:
         assert VIEWER_COOKIE in loyal.get(base + "/channels/main/").cookies
-        segments = segment_urls(base, loyal, "/channels/main/small.m3u8")
-        alpha_segments = [url for url in segments if alpha.path in url]
+        alpha_segments = watch(base, loyal, "/channels/main/small.m3u8", f"/{alpha.path}/small/index.m3u8")
+        assert len(alpha_segments) == len(alpha.segment_durations_us)
         for url in alpha_segments + alpha_segments[:1]:  # a refetch counts once
             assert loyal.get(url).status_code == 200
-        tiny = segment_urls(base, fleeting, "/channels/main/tiny.m3u8")
-        for url in [u for u in tiny if bravo.path in u][:2]:
+        for url in watch(base, fleeting, "/channels/main/tiny.m3u8", f"/{bravo.path}/tiny/index.m3u8")[:2]:
             assert fleeting.get(url).status_code == 200
         # Not segments of anything: nothing is counted.
         assert fleeting.get(base + "/assets/nope/small/seg_00000.ts").status_code == 404

@@ -263,19 +263,45 @@ def _render_business_logic(data: dict) -> None:
             print(f"  note: {info['note']}")
 
 
-def business_logic(args: argparse.Namespace) -> None:
-    from vvtv.programming import business
+class BusinessSetParams(ChannelParams):
+    assignments: list[str] = Field(min_length=1)  # KEY=VALUE under [programming]
 
-    rt = _open(args)
+
+def _business(run_name: str):  # noqa: ANN202
+    def run(rt: Runtime, p: ChannelParams) -> dict:
+        from vvtv.programming import business
+
+        if run_name == "show":
+            return business.show(rt, channel_names(rt.settings, p.channel))
+        if run_name == "set":
+            return business.set_values(rt, p.assignments, p.channel)
+        return business.reset(rt, p.channel)
+
+    return run
+
+
+register(ControlCommand(name="business-logic.show", params=ChannelParams, run=_business("show"),
+                        help="effective programming weights, dayparts, temperature, k, epsilon"))  # fmt: skip
+register(ControlCommand(name="business-logic.set", params=BusinessSetParams, run=_business("set"),
+                        help="change programming settings at run time, validated"))  # fmt: skip
+register(ControlCommand(name="business-logic.reset", params=ChannelParams, run=_business("reset"),
+                        help="drop run-time programming changes"))  # fmt: skip
+
+
+def _render_business_set(result: dict) -> None:
+    changed = ", ".join(f"{k}={json.dumps(v)}" for k, v in result["changed"].items())
+    print(f"Stored for {result['channel']}: {changed}; the programmer applies it at its next fill")
+    _render_business_logic(result["effective"])
+
+
+def business_logic(args: argparse.Namespace) -> None:
     if args.business_command == "show":
-        _emit(args, business.show(rt, _channel_names(rt.settings, args)), _render_business_logic)
+        _emit(args, _call(args, "business-logic.show", channel=args.channel), _render_business_logic)
     elif args.business_command == "set":
-        result = business.set_values(rt, args.assignments, args.channel)
-        _emit(args, result, lambda r: (print(f"Stored for {r['channel']}: " + ", ".join(
-            f"{k}={json.dumps(v)}" for k, v in r["changed"].items()) + "; the programmer applies it at its next fill"),
-            _render_business_logic(r["effective"])))  # fmt: skip
+        result = _call(args, "business-logic.set", channel=args.channel, assignments=args.assignments)
+        _emit(args, result, _render_business_set)
     else:
-        result = business.reset(rt, args.channel)
+        result = _call(args, "business-logic.reset", channel=args.channel)
         _emit(args, result, lambda r: print(f"Run-time programming changes removed for {r['channel']} "
                                             f"({r['removed_overrides']} stored); the config file applies"))  # fmt: skip
 
