@@ -95,9 +95,11 @@ def inject(
     if not asset_ids and not 1 <= count <= MAX_INJECT:
         raise InputError(f"--inject: between 1 and {MAX_INJECT} programmes, got {count}")
     slate_id = ensure_slate(rt, profile).id
-    now, started_by = _started_by(rt)
     with rt.db.session() as session:
-        schedule.ensure_channels(session, rt.settings, now)  # a channel that never ran yet
+        schedule.ensure_channels(session, rt.settings, rt.clock.now_us())  # a channel that never ran yet
+        session.flush()
+        schedule.lock_timeline(session, channel)
+        now, started_by = _started_by(rt)  # after the lock, which may have waited for the programmer
         assets = _choose(session, profile, count, asset_ids or [])
         use_slate = not assets
         if use_slate:
@@ -130,8 +132,9 @@ def inject(
 
 def clear(rt: Runtime, channel: str) -> ClearReport:
     rt.settings.channel(channel)
-    now, started_by = _started_by(rt)
     with rt.db.session() as session:
+        schedule.lock_timeline(session, channel)
+        now, started_by = _started_by(rt)
         injected = session.scalars(
             select(ScheduleEntry.ordinal).where(
                 ScheduleEntry.channel == channel,

@@ -26,6 +26,15 @@ def timeline_versions(session: Session) -> dict[str, int]:
     return dict(session.execute(select(Channel.name, Channel.timeline_version)).all())
 
 
+def lock_timeline(session: Session, channel: str) -> None:
+    """Hold the channel's timeline for this transaction: a no-op write on its row, so another writer
+    (the programmer, an operator's injection) waits until this one commits instead of planning from
+    a tail that is about to change. Call it before reading the timeline."""
+    session.execute(
+        update(Channel).where(Channel.name == channel).values(timeline_version=Channel.timeline_version)
+    )
+
+
 def bump_version(session: Session, channel: str) -> None:
     session.execute(
         update(Channel).where(Channel.name == channel).values(timeline_version=Channel.timeline_version + 1)

@@ -82,13 +82,14 @@ class Programmer:
         profile_name = settings.channel(channel).profile
         slate_id = ensure_slate(rt, profile_name).id
         break_id = adbreaks.ensure_break_asset(rt, channel)
-        now = rt.clock.now_us()
-        # Entries starting within one broadcaster poll count as started: a broadcaster
-        # re-reads the timeline that often, and publishes nothing of an entry before it starts.
-        guard = now + round(settings.broadcaster.poll_seconds * US)
-        horizon = now + round(settings.broadcaster.horizon_minutes * 60 * US)
         target_us = round(settings.broadcaster.buffer_target_minutes * 60 * US)
         with rt.db.session() as session:
+            schedule.lock_timeline(session, channel)
+            now = rt.clock.now_us()  # after the lock, which may have waited for another writer
+            # Entries starting within one broadcaster poll count as started: a broadcaster
+            # re-reads the timeline that often, and publishes nothing of an entry before it starts.
+            guard = now + round(settings.broadcaster.poll_seconds * US)
+            horizon = now + round(settings.broadcaster.horizon_minutes * 60 * US)
             slate = session.get(Asset, slate_id)
             fresh = fresh_assets(session, channel, profile_name)
             dropped = self._replan_for_new_content(session, channel, fresh, guard)
