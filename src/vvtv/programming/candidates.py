@@ -74,7 +74,8 @@ def lineup_titles(session: Session, channel: str, *, since_us: int, until_us: in
             select(Asset.title)
             .join(ScheduleEntry, ScheduleEntry.asset_id == Asset.id)
             .where(ScheduleEntry.channel == channel, ScheduleEntry.start_us >= since_us,
-                   ScheduleEntry.start_us < until_us, ScheduleEntry.kind != EntryKind.EMERGENCY)
+                   ScheduleEntry.start_us < until_us,
+                   ScheduleEntry.kind.in_([EntryKind.PROGRAMME, EntryKind.RERUN, EntryKind.INJECTED]))
             .order_by(ScheduleEntry.ordinal)
         )
     )  # fmt: skip
