@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
+import subprocess
 
 import pytest
 from alembic.script import ScriptDirectory
 from alembic.config import Config
 from sqlalchemy import inspect, select, text
 
+from livesystem import VVTV
 from vvtv.errors import ConfigError
 from vvtv.storage.db import MIGRATIONS, Database, engine_url
 from vvtv.storage.models import Base, Event, Plan, PlanStatus
@@ -69,7 +72,7 @@ def test_a_bare_postgresql_url_means_the_installed_driver(postgres) -> None:  # 
 
 def test_a_url_whose_driver_is_missing_fails_with_the_package_named() -> None:
     with pytest.raises(ConfigError, match=r"storage.url: the database driver for 'mysql\+mysqldb' is not installed"):
-        Database("mysql+mysqldb://vvtv@127.0.0.1/vvtv")
+        Database("mysql+mysqldb://vvtv@127.0.0.1/vvtv").migrate()  # its first use: at start for every command
     with pytest.raises(ConfigError, match="storage.url: 'not a url' is not a database URL"):
         Database("not a url")
 
@@ -92,3 +95,11 @@ def test_machines_starting_at_once_migrate_one_after_the_other(database_url: str
     with database.engine.connect() as connection:
         assert connection.scalar(text("SELECT version_num FROM alembic_version")) == head_revision()
     database.dispose()
+
+
+def test_vvtv_up_with_a_url_whose_driver_is_missing_stops_at_start_naming_it(tmp_path) -> None:  # noqa: ANN001
+    result = subprocess.run([VVTV, "up"], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "VVTV_DATA_DIR": str(tmp_path / "var"),
+                                 "VVTV_STORAGE__URL": "mysql+mysqldb://vvtv@127.0.0.1/vvtv"})  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert "vvtv: error: storage.url: the database driver for 'mysql+mysqldb' is not installed" in result.stderr
