@@ -46,6 +46,9 @@ def scraped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int
         while time.monotonic() < deadline:  # until a few segments are out and the demo programmes are made
             response = system.get("/channels/main/90p.m3u8")
             fetched += response is not None and response.status_code == 200
+            if response is not None and response.status_code == 200:  # and watch: the newest segment, as a player
+                newest = [line for line in response.text.splitlines() if line and not line.startswith("#")][-1]
+                httpx.get(system.url + "/" + newest.removeprefix("../../"), timeout=5)
             text = system.get("/metrics")
             if response is not None and text is not None and "vvtv_asset_vmaf_count" in text.text:
                 seq = re.search(r"#EXT-X-MEDIA-SEQUENCE:(\d+)", response.text)
@@ -54,8 +57,13 @@ def scraped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int
             time.sleep(1)
         else:
             raise AssertionError("the channel did not publish segments and programmes within 60 s")
-        metrics = httpx.get(system.url + "/metrics", timeout=10)
-        assert metrics.status_code == 200
+        deadline = time.monotonic() + 30  # the origin adds up viewings every few seconds
+        while True:
+            metrics = httpx.get(system.url + "/metrics", timeout=10)
+            assert metrics.status_code == 200
+            if 'vvtv_channel_viewers{channel="main"} 1.0' in metrics.text or time.monotonic() > deadline:
+                break
+            time.sleep(1)
         assert metrics.headers["content-type"].startswith("text/plain")
         yield metrics.text, fetched
     finally:
@@ -89,6 +97,11 @@ def test_metrics_of_a_real_channel_parse_and_tell_the_truth(scraped: tuple[str, 
     # The origin counted the playlist requests made before the scrape (and perhaps the player's of nobody else).
     playlist_200 = _value(families["vvtv_origin_requests"], "vvtv_origin_requests_total", kind="playlist", status="200")
     assert playlist_200 >= fetched
+    assert _value(families["vvtv_origin_requests"], "vvtv_origin_requests_total", kind="segment", status="200") >= 1
+    # The test watched as one viewer (its address and user agent), segment after segment.
+    assert _value(families["vvtv_channel_viewers"], "vvtv_channel_viewers", channel="main") == 1
+    assert _value(families["vvtv_channel_viewings"], "vvtv_channel_viewings_total", channel="main") >= 1
+    assert _value(families["vvtv_channel_viewer_hours"], "vvtv_channel_viewer_hours_total", channel="main") > 0
 
 
 def test_every_dashboard_query_names_an_exported_metric(scraped: tuple[str, int]) -> None:

@@ -35,10 +35,15 @@ from vvtv.discovery.status import CuratorStatus
 from vvtv.errors import VVTVError
 from vvtv.healing.quality import PRESET_EVENT, current_preset
 from vvtv.runtime import Runtime
-from vvtv.storage.models import Asset, AssetKind, EntryKind, Event, Heartbeat, Job, Plan, PlanStatus, ScheduleEntry
+from vvtv.storage.models import (
+    Asset, AssetKind, EntryKind, Event, Heartbeat, Job, Plan, PlanStatus, ScheduleEntry, Viewing,
+)
 
 # A role whose last heartbeat is older than this counts as down (as in `vvtvctl status`).
 ROLE_ALIVE_SECONDS = 30
+# Viewers "now": those whose last segment request is this recent (a player fetches one every few seconds;
+# the origin adds requests up every few seconds too).
+VIEWERS_NOW_SECONDS = 30
 STEP_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600)
 VMAF_BUCKETS = (60, 70, 80, 85, 90, 93, 95, 97, 99, 100)
 LOUDNESS_BUCKETS = (-20, -16, -15, -14.5, -14, -13.5, -13, -12, -8)
@@ -117,6 +122,7 @@ class ChannelCollector(Collector):
                 families += self._curator(session, beats)
                 families += self._restream(beats)
                 families += self._healing(session)
+                families += self._audience(session, now)
             up.add_metric([], 1)
         except (SQLAlchemyError, VVTVError):
             up.add_metric([], 0)
@@ -221,6 +227,30 @@ class ChannelCollector(Collector):
         for name in sorted(self.rt.settings.profiles):
             presets.add_metric([name, current_preset(self.rt, name)], 1)
         return [jobs, steps, vmaf, loudness, ready, presets]
+
+    def _audience(self, session: Session, now: int) -> Iterable[Metric]:
+        """From the viewings every origin adds up (origin/audience.py), so several origins count as one."""
+        viewers = GaugeMetricFamily("vvtv_channel_viewers",
+                                    f"Viewers who fetched a segment in the last {VIEWERS_NOW_SECONDS} s",
+                                    labels=["channel"])  # fmt: skip
+        starts = CounterMetricFamily("vvtv_channel_viewings", "Viewings: one per viewer per programme watched",
+                                     labels=["channel"])
+        hours = CounterMetricFamily("vvtv_channel_viewer_hours", "Hours watched, from the distinct segments fetched",
+                                    labels=["channel"])
+        watching = dict(session.execute(
+            select(Viewing.channel, func.count(func.distinct(Viewing.viewer)))
+            .where(Viewing.last_us > now - VIEWERS_NOW_SECONDS * US).group_by(Viewing.channel)
+        ).all())  # fmt: skip
+        totals = {channel: (count, watched) for channel, count, watched in session.execute(
+            select(Viewing.channel, func.count(), func.coalesce(func.sum(Viewing.watched_us), 0))
+            .group_by(Viewing.channel)
+        )}  # fmt: skip
+        for channel in self.rt.settings.channels:
+            count, watched = totals.get(channel.name, (0, 0))
+            viewers.add_metric([channel.name], watching.get(channel.name, 0))
+            starts.add_metric([channel.name], count)
+            hours.add_metric([channel.name], watched / US / 3600)
+        return [viewers, starts, hours]
 
     def _healing(self, session: Session) -> Iterable[Metric]:
         actions = CounterMetricFamily("vvtv_healing_actions", "What the channel did to repair itself, by event kind",
