@@ -21,6 +21,7 @@ from vvtv.clock import US, SystemClock, iso
 from vvtv.config import Settings, load_settings
 from vvtv.control.commands import ControlCommand, Params, register, run_command
 from vvtv.control.operator import LIVE_OUTPUT_ROLES, render_emergency, render_restart
+from vvtv.control.revenue import render_revenue
 from vvtv.processing.jobs import active_jobs
 from vvtv.runtime import Runtime
 from vvtv.storage.models import Asset, AssetStatus, Event, Heartbeat, Job, Plan, ScheduleEntry
@@ -373,6 +374,12 @@ def build_parser() -> argparse.ArgumentParser:
     rules_reset.add_argument("--channel", help="only this channel's own changes (default: all)")
     for sub in (rules_show, rules_set, rules_reset):
         sub.set_defaults(func=business_logic)
+
+    revenue = commands.add_parser("revenue", help="ad impressions, estimated revenue and viewer-hours per channel "
+                                  "and day")  # fmt: skip
+    revenue.add_argument("--since", help="from this UTC date (YYYY-MM-DD) or ISO time (default: the last 30 days)")
+    revenue.add_argument("--channel", help="default: every channel")
+    revenue.set_defaults(func=lambda a: _emit(a, _call(a, "revenue", since=a.since, channel=a.channel), render_revenue))
 
     find = commands.add_parser("discover", help="search for videos now with the Curator's browser; prints plans")
     find.add_argument("--query", help="what to search for (default: the first of the channel's queries)")

@@ -31,6 +31,7 @@ from vvtv.broadcast import schedule
 from vvtv.broadcast.buffer import buffer_ahead
 from vvtv.broadcast.playlists import read_published
 from vvtv.clock import US
+from vvtv.control.revenue import revenue_families
 from vvtv.discovery.status import CuratorStatus
 from vvtv.errors import VVTVError
 from vvtv.healing.quality import PRESET_EVENT, current_preset
@@ -123,6 +124,7 @@ class ChannelCollector(Collector):
                 families += self._restream(beats)
                 families += self._healing(session)
                 families += self._audience(session, now)
+                families += revenue_families(session, self.rt.settings)
             up.add_metric([], 1)
         except (SQLAlchemyError, VVTVError):
             up.add_metric([], 0)
