@@ -113,3 +113,19 @@ def wait_for_entry(rt: Runtime, wanted, timeout: float = 30) -> dict:  # noqa: A
                     return row.score
         time.sleep(0.2)
     raise AssertionError("no such entry was planned in time")
+
+
+def test_the_readme_programming_example_is_valid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    example = re.search(r"```toml\n(\[programming\].*?)```", readme, re.S)[1]
+    config = tmp_path / "vvtv.toml"
+    config.write_text(example)
+    monkeypatch.setenv("VVTV_CONFIG", str(config))
+    from vvtv.config import load_settings
+
+    loaded = load_settings(data_dir=tmp_path / "var")
+    music = loaded.programming_for("music")
+    assert (music.temperature, music.weights.audience, music.weights.quality) == (0.5, 3.0, 0.5)
+    assert [d.name for d in loaded.programming_for("main").dayparts] == ["morning", "prime"]
