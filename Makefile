@@ -63,4 +63,5 @@ bench: setup test-python
 	$(PY) bench/broadcaster.py
 	$(PY) bench/curator.py
 	$(PY) bench/factory.py
+	$(PY) bench/programming.py
 	$(PY) bench/scaleout.py

@@ -236,11 +236,11 @@ class Simulation:
                 self.present.add(viewer)
 
 
-def simulate_week(days: int, viewers: int, seed: int) -> dict[str, dict[int, float]]:
+def simulate_week(days: int, viewers: int, seed: int, policies: list[str] | None = None) -> dict[str, dict[int, float]]:
     world = World(seed, viewers, days)
     results = {}
     with tempfile.TemporaryDirectory(prefix="vvtv-bench-programming-") as folder:
-        for policy in POLICIES:
+        for policy in policies or list(POLICIES):
             started = time.perf_counter()
             simulation = Simulation(world, policy, Path(folder) / policy)
             results[policy] = simulation.run(days)
