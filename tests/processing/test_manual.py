@@ -80,3 +80,17 @@ def test_operator_urls_are_checked_like_any_other(make_runtime):  # noqa: ANN001
         process_now(rt, "/nonexistent/clip.mp4")
     with rt.db.session() as session:
         assert session.scalars(select(Plan)).all() == [], "a refused target leaves no plan behind"
+
+
+def test_a_running_factory_never_races_vvtv_process_for_its_plan(make_runtime, tmp_path):  # noqa: ANN001
+    """The operator's plan is PROCESSING from the start: a Factory enqueuing approved plans meanwhile
+    leaves it alone (it used to make a job first, and vvtv process failed on jobs.plan_id)."""
+    from vvtv.processing import jobs
+    from vvtv.processing.manual import _operator_plan
+
+    rt = make_runtime()
+    source = media.pal_25(tmp_path / "race.mp4")
+    plan_id = _operator_plan(rt, str(source), channel="main", title="")
+    assert jobs.enqueue_approved(rt.db, rt.clock, max_attempts=3) == 0
+    with rt.db.session() as session:
+        assert session.get(Plan, plan_id).status == PlanStatus.PROCESSING

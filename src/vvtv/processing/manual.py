@@ -57,10 +57,12 @@ def _operator_plan(rt: Runtime, reference: str, *, channel: str, title: str) -> 
         if plan is not None and plan.status == PlanStatus.DONE:
             asset = session.scalars(select(Asset).where(Asset.plan_id == plan.id)).first()
             raise InputError(f"{reference} was already made into asset {asset.id if asset else '?'}")
+        # PROCESSING at once, never APPROVED: a running Factory enqueues every approved plan that has
+        # no job, and would race start_now() for this one (jobs.plan_id is unique).
         if plan is None:
-            plan = Plan(page_url=reference, channel=channel, created_at_us=now, status=PlanStatus.APPROVED)
+            plan = Plan(page_url=reference, channel=channel, created_at_us=now, status=PlanStatus.PROCESSING)
             session.add(plan)
-        plan.channel, plan.judge, plan.status, plan.reason = channel, OPERATOR, PlanStatus.APPROVED, ""
+        plan.channel, plan.judge, plan.status, plan.reason = channel, OPERATOR, PlanStatus.PROCESSING, ""
         plan.updated_at_us = now
         if title:
             plan.title = title
