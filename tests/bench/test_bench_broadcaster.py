@@ -5,26 +5,14 @@ Structure only: a benchmark's speed is never asserted in a test.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
+from benchfiles import load_bench
 from conftest import TINY
-
-BENCH = Path(__file__).parents[2] / "bench" / "broadcaster.py"
-
-
-def load_bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_broadcaster", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the file runs
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_air_time_and_channels_on_time_produce_their_figures(tmp_path: Path) -> None:
-    bench = load_bench()
+    bench = load_bench("broadcaster")
     library = bench.make_library(tmp_path / "cache", "tiny", TINY, clips=2, clip_seconds=8)
     manifest = library.root / "library.json"
     made_at = manifest.stat().st_mtime_ns

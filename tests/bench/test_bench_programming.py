@@ -5,26 +5,12 @@ Structure only: a benchmark's speed is never asserted in a test.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
-
 import numpy as np
-
-BENCH = Path(__file__).parents[2] / "bench" / "programming.py"
-
-
-def load_bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_programming", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the file runs
-    spec.loader.exec_module(module)
-    return module
+from benchfiles import load_bench
 
 
 def test_selection_timing_prints_its_figures_and_the_baseline_draws_the_same_kind_of_sample(capsys) -> None:  # noqa: ANN001
-    bench = load_bench()
+    bench = load_bench("programming")
     bench.time_selection(n=2000, k=5, repeats=20)
     out = capsys.readouterr().out
     assert "gumbel_top_k" in out and "sequential softmax draws (baseline)" in out and "ratio baseline" in out
@@ -33,7 +19,7 @@ def test_selection_timing_prints_its_figures_and_the_baseline_draws_the_same_kin
 
 
 def test_one_simulated_day_feeds_the_programmer_through_the_origins_viewer_statistics(capsys) -> None:  # noqa: ANN001
-    bench = load_bench()
+    bench = load_bench("programming")
     results = bench.simulate_week(1, 60, 3, policies=["scores+feedback"])
     assert list(results) == ["scores+feedback"] and 0 < results["scores+feedback"][1] <= 1
     out = capsys.readouterr().out

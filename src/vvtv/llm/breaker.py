@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable
 
 from vvtv.clock import US, Clock
+from vvtv.config import LLMSettings
 
 
 class BreakerState(str, enum.Enum):
@@ -46,6 +47,14 @@ class CircuitBreaker:
         self._opened_at_us = 0
         self.state = BreakerState.CLOSED
         self.last_error = ""
+
+    @classmethod
+    def from_settings(
+        cls, settings: LLMSettings, *, clock: Clock, on_change: StateListener | None = None
+    ) -> "CircuitBreaker":
+        """The breaker for calls to the LLM, with the llm section's thresholds."""
+        return cls(clock=clock, failures=settings.breaker_failures, window_seconds=settings.breaker_window_seconds,
+                   cooldown_seconds=settings.breaker_cooldown_seconds, on_change=on_change)  # fmt: skip
 
     def allow(self) -> bool:
         """May a call go out now? In the open state, the first caller after the cool-down is the probe."""

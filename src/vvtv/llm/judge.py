@@ -78,18 +78,8 @@ class Judge:
         on_breaker_change: Callable[[BreakerState, str], None] | None = None,
     ) -> None:
         self.fallback = fallback
-        self.client = (
-            OllamaClient(base_url=settings.base_url, model=settings.model, timeout_seconds=settings.timeout_seconds)
-            if settings.base_url
-            else None
-        )
-        self.breaker = CircuitBreaker(
-            clock=clock,
-            failures=settings.breaker_failures,
-            window_seconds=settings.breaker_window_seconds,
-            cooldown_seconds=settings.breaker_cooldown_seconds,
-            on_change=on_breaker_change,
-        )
+        self.client = OllamaClient.from_settings(settings, timeout_seconds=settings.timeout_seconds)
+        self.breaker = CircuitBreaker.from_settings(settings, clock=clock, on_change=on_breaker_change)
         # Since this judge was made: the Curator reports them in its heartbeat (/metrics).
         self.llm_requests = 0
         self.llm_failures = 0

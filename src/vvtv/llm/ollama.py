@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from vvtv.config import LLMSettings
 from vvtv.errors import ToolError
 
 
@@ -34,6 +35,13 @@ class OllamaClient:
         self.timeout_seconds = timeout_seconds
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout_seconds)
         self._model_checked = False
+
+    @classmethod
+    def from_settings(cls, settings: LLMSettings, *, timeout_seconds: float) -> "OllamaClient | None":
+        """The client for llm.base_url, or None when no LLM is configured."""
+        if not settings.base_url:
+            return None
+        return cls(base_url=settings.base_url, model=settings.model, timeout_seconds=timeout_seconds)
 
     def close(self) -> None:
         self._http.close()

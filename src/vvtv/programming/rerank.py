@@ -52,15 +52,8 @@ class Reranker:
     ) -> None:
         self.settings = rerank
         # The rerank runs while the timeline waits, so it has its own, short, timeout.
-        self.client = (
-            OllamaClient(base_url=llm.base_url, model=llm.model, timeout_seconds=rerank.timeout_seconds)
-            if llm.base_url
-            else None
-        )
-        self.breaker = CircuitBreaker(
-            clock=clock, failures=llm.breaker_failures, window_seconds=llm.breaker_window_seconds,
-            cooldown_seconds=llm.breaker_cooldown_seconds, on_change=on_breaker_change,
-        )  # fmt: skip
+        self.client = OllamaClient.from_settings(llm, timeout_seconds=rerank.timeout_seconds)
+        self.breaker = CircuitBreaker.from_settings(llm, clock=clock, on_change=on_breaker_change)
 
     @property
     def active(self) -> bool:
