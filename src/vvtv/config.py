@@ -307,8 +307,8 @@ class ToolSettings(BaseModel):
 
 class BroadcasterSettings(BaseModel):
     window_segments: int = Field(default=6, ge=3, le=60)
-    # Fresh programme time ahead (vvtv.broadcast.buffer) below this is recorded (buffer-low) and makes
-    # the curator discover at once.
+    # Fresh programme time ahead (vvtv.broadcast.buffer) below this is recorded (buffer-low), makes the
+    # programmer interleave reruns between first airings, and the curator discover at once.
     buffer_target_minutes: float = Field(default=30, gt=0, le=24 * 60)
     # How far ahead the programmer keeps the timeline filled with programmes.
     horizon_minutes: float = Field(default=120, gt=0, le=7 * 24 * 60)
