@@ -222,6 +222,8 @@ class ProgrammingSettings(BaseModel):
     # Viewer retention is shrunk towards the channel's mean as if this many average viewings were added,
     # so a programme seen by two viewers does not swing the schedule.
     audience_prior_viewings: float = Field(default=5, ge=0, le=10_000)
+    # Viewings older than this many days no longer count (tastes change), and housekeeping removes them.
+    audience_days: float = Field(default=30, gt=0, le=3650)
     # Words in a programme's tags or title that say its energy; anything else is medium.
     energy_words: dict[Literal["low", "high"], list[str]] = Field(
         default_factory=lambda: {

@@ -128,3 +128,18 @@ def test_the_housekeeper_runs_on_its_interval(runtime: Runtime, fake_clock) -> N
     fake_clock.advance(runtime.settings.healing.housekeeping_minutes * 60)
     assert keeper.maybe_run() is not None
     assert keeper.maybe_run(now=True) is not None  # the disk ran low: at once
+
+
+def test_viewings_older_than_the_audience_window_are_pruned(runtime: Runtime) -> None:
+    from vvtv.storage.models import Viewing
+
+    now = runtime.clock.now_us()
+    with runtime.db.session() as session:
+        for viewer, age_days in (("old", 31), ("recent", 29)):
+            last = now - age_days * DAY_US
+            session.add(Viewing(channel="main", ordinal=1, asset_id=1, viewer=viewer, first_us=last, last_us=last,
+                                first_index=0, segments=1, watched_us=4 * US, possible_us=8 * US))  # fmt: skip
+    report = housekeep(runtime)
+    assert report.viewings_pruned == 1 and "1 viewing(s) pruned" in report.summary()
+    with runtime.db.session() as session:
+        assert list(session.scalars(select(Viewing.viewer))) == ["recent"]

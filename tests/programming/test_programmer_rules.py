@@ -135,7 +135,7 @@ def test_what_viewers_stay_for_airs_first(tmp_path: Path) -> None:
         for n in range(40):
             for asset, watched in ((loved, 0.9), (skipped, 0.1)):
                 session.add(Viewing(channel="main", ordinal=n, asset_id=asset.id, viewer=f"{asset.id}-{n}",
-                                    first_us=0, last_us=0, first_index=0, segments=1,
+                                    first_us=DAY, last_us=DAY, first_index=0, segments=1,
                                     watched_us=round(watched * asset.duration_us), possible_us=asset.duration_us))
     Programmer(rt).fill("main")
     first = entries(rt)[0]
@@ -189,3 +189,14 @@ def test_bad_programming_settings_name_the_key(tmp_path: Path, bad: dict) -> Non
     assert "programming" in str(error.value)
     with pytest.raises(ConfigError, match="channels.main.programming"):
         tiny_settings(tmp_path, channels=[{"name": "main", "profile": "tiny", "programming": bad}])
+
+
+def test_viewings_older_than_the_audience_window_no_longer_count(tmp_path: Path) -> None:
+    clock = FakeClock(DAY + 40 * 24 * HOUR)
+    rt = open_runtime(tmp_path, clock, programming={"audience_days": 30, "top_k": 1})
+    asset = add(rt, "Once loved", ["art"], 2)
+    with rt.db.session() as session:
+        session.add(Viewing(channel="main", ordinal=0, asset_id=asset.id, viewer="v", first_us=DAY, last_us=DAY,
+                            first_index=0, segments=1, watched_us=asset.duration_us, possible_us=asset.duration_us))
+    Programmer(rt).fill("main")
+    assert entries(rt)[0].score["components"]["audience"]["why"] == "no viewer data yet"

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from vvtv.clock import US
 from vvtv.errors import StorageError
 from vvtv.runtime import Runtime
-from vvtv.storage.models import Asset, AssetKind, AssetStatus, Event, ScheduleEntry
+from vvtv.storage.models import Asset, AssetKind, AssetStatus, Event, ScheduleEntry, Viewing
 from vvtv.storage.objects import unpublish_asset
 
 DAY_US = 86_400 * US
@@ -40,15 +40,17 @@ class HousekeepingReport:
     bytes_freed: int = 0
     schedule_rows_pruned: int = 0
     events_pruned: int = 0
+    viewings_pruned: int = 0
 
     @property
     def anything(self) -> bool:
-        return bool(self.retired or self.folders_removed or self.schedule_rows_pruned or self.events_pruned)
+        return bool(self.retired or self.folders_removed or self.schedule_rows_pruned or self.events_pruned
+                    or self.viewings_pruned)  # fmt: skip
 
     def summary(self) -> str:
         return (f"{len(self.retired)} asset(s) retired, {len(self.folders_removed)} folder(s) removed "
                 f"({self.bytes_freed / 1e6:.1f} MB), {self.schedule_rows_pruned} schedule row(s) and "
-                f"{self.events_pruned} event(s) pruned")  # fmt: skip
+                f"{self.events_pruned} event(s) and {self.viewings_pruned} viewing(s) pruned")  # fmt: skip
 
 
 def live_lookback_us(rt: Runtime) -> int:
@@ -153,6 +155,11 @@ def housekeep(rt: Runtime) -> HousekeepingReport:
         report.events_pruned = session.execute(
             delete(Event).where(Event.at_us < now - round(healing.event_retention_days * DAY_US))
         ).rowcount
+        # Viewer statistics count for programming.audience_days (the longest any channel uses).
+        audience_days = max(settings.programming_for(c.name).audience_days for c in settings.channels)
+        report.viewings_pruned = session.execute(
+            delete(Viewing).where(Viewing.last_us < now - round(audience_days * DAY_US))
+        ).rowcount
     root = settings.data_dir.resolve()
     if folders:
         with rt.db.session() as session:  # read again: nothing scheduled since may lose its files
@@ -174,7 +181,8 @@ def housekeep(rt: Runtime) -> HousekeepingReport:
     if report.anything:
         rt.record_event("housekeeping", f"housekeeping: {report.summary()}", retired=report.retired,
                         folders=report.folders_removed[:50], bytes_freed=report.bytes_freed,
-                        schedule_rows=report.schedule_rows_pruned, events=report.events_pruned)  # fmt: skip
+                        schedule_rows=report.schedule_rows_pruned, events=report.events_pruned,
+                        viewings=report.viewings_pruned)  # fmt: skip
     return report
 
 

@@ -81,9 +81,10 @@ def lineup_titles(session: Session, channel: str, *, since_us: int, until_us: in
     )  # fmt: skip
 
 
-def channel_retention(session: Session, channel: str) -> float | None:
+def channel_retention(session: Session, channel: str, *, since_us: int = 0) -> float | None:
     watched, possible = session.execute(
-        select(func.sum(Viewing.watched_us), func.sum(Viewing.possible_us)).where(Viewing.channel == channel)
+        select(func.sum(Viewing.watched_us), func.sum(Viewing.possible_us))
+        .where(Viewing.channel == channel, Viewing.last_us >= since_us)
     ).one()
     return watched / possible if possible else None
 

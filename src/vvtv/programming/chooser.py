@@ -73,12 +73,14 @@ class Chooser:
         self.settings = settings
         self.reranker = reranker
 
-    def state(self, session: Session, channel: str, programming: ProgrammingSettings) -> ChannelState:
+    def state(self, session: Session, channel: str, programming: ProgrammingSettings, now_us: int) -> ChannelState:
         profile_name = self.settings.channel(channel).profile
+        since = now_us - round(programming.audience_days * 86_400 * US)
         return ChannelState(
             channel=channel, settings=programming,
             target_lufs=self.settings.profiles[profile_name].loudness_lufs, brief=self.settings.channel(channel).brief,
-            audience=programme_stats(session, channel), retention=db.channel_retention(session, channel),
+            audience=programme_stats(session, channel, since_us=since),
+            retention=db.channel_retention(session, channel, since_us=since),
             candidates={c.asset_id: c for c in db.load_candidates(session, channel, profile_name)},
             recent=db.recent_entries(session, channel, programming.diversity_window),
         )  # fmt: skip

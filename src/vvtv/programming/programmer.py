@@ -103,7 +103,7 @@ class Programmer:
             previous_asset = None if resumed else tail.asset_id
             previous_fresh = tail is not None and tail.kind == EntryKind.PROGRAMME
             fresh_low = buffer_ahead(session, channel, profile_name, now).fresh_us < target_us
-            state = self.chooser.state(session, channel, self.programming(session, channel))
+            state = self.chooser.state(session, channel, self.programming(session, channel), now)
             emergency_horizon = now + round(settings.broadcaster.emergency_lookahead_minutes * 60 * US)
             while end < horizon:
                 ad_break = adbreaks.append_if_due(session, settings.channel(channel), break_id, at_us=end, now_us=now)
