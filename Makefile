@@ -65,3 +65,4 @@ bench: setup test-python
 	$(PY) bench/factory.py
 	$(PY) bench/programming.py
 	$(PY) bench/scaleout.py
+	$(PY) bench/restart.py

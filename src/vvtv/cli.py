@@ -35,20 +35,23 @@ class CommandParser(argparse.ArgumentParser):
 
 
 def cmd_up(args: argparse.Namespace) -> None:
-    from vvtv.origin.listener import listen
+    from vvtv.origin.listener import start_early
 
     overrides = list(args.set)
     if args.roles is not None:
         roles = [r.strip() for r in args.roles.split(",") if r.strip()]
         overrides.append(f"supervisor.roles={json.dumps(roles)}")  # the roles run with it see the same list
     settings = load_settings(overrides)
-    # Listening before the heavy imports: from here on a viewer waits in the backlog instead of being refused.
-    origin = "origin" in settings.supervisor.roles
-    origin_socket = listen(settings.origin.host, settings.origin.port) if origin else None
+    # Listening, and the origin starting, before the heavy imports: from here on a viewer waits in the
+    # backlog instead of being refused, and the origin's start overlaps the supervisor's.
+    early = None
+    if "origin" in settings.supervisor.roles:
+        env = {**os.environ, SUPERVISED_ENV: "1"}
+        early = start_early(settings.origin.host, settings.origin.port, overrides, env=env)
     from vvtv.runtime import Runtime
     from vvtv.supervisor import up
 
-    up(Runtime.open(settings, migrate=False), overrides, origin_socket=origin_socket)
+    up(Runtime.open(settings, migrate=False), overrides, early=early)
 
 
 def cmd_run(args: argparse.Namespace) -> None:

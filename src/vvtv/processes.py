@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ctypes
 import signal
+import subprocess
+import sys
 
 PR_SET_PDEATHSIG = 1
 
@@ -15,3 +17,17 @@ def die_with_parent() -> None:
     or browser running on behind it.
     """
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def start_role(
+    role: str, overrides: list[str], *, env: dict[str, str], pass_fds: tuple[int, ...] = ()
+) -> subprocess.Popen:
+    """`vvtv run ROLE` with the same `--set` overrides, as a child that dies with this process."""
+    sets = [arg for pair in overrides for arg in ("--set", pair)]
+    return subprocess.Popen(
+        [sys.executable, "-m", "vvtv.cli", *sets, "run", role],
+        stdin=subprocess.DEVNULL,
+        env=env,
+        pass_fds=pass_fds,
+        preexec_fn=die_with_parent,
+    )

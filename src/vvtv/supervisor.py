@@ -11,7 +11,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 
@@ -24,8 +23,8 @@ from vvtv.cli import SUPERVISED_ENV
 from vvtv.clock import US
 from vvtv.control import restart
 from vvtv.errors import ConfigError
-from vvtv.origin.listener import ORIGIN_FD_ENV, ORIGIN_READY_FD_ENV, listen, wait_ready
-from vvtv.processes import die_with_parent
+from vvtv.origin.listener import EarlyOrigin, handover, listen, wait_ready
+from vvtv.processes import start_role
 from vvtv.roles import ROLES
 from vvtv.runtime import Runtime
 from vvtv.storage.models import Heartbeat
@@ -65,28 +64,18 @@ class Supervisor:
         roles.sort(key=lambda r: r != "origin")
         self.children = [Child(role=r) for r in roles]
 
-    def command(self, role: str) -> list[str]:
-        sets = [arg for pair in self.overrides for arg in ("--set", pair)]
-        return [sys.executable, "-m", "vvtv.cli", *sets, "run", role]
-
     def start(self, child: Child, *, ready_fd: int | None = None) -> None:
         env = {**os.environ, SUPERVISED_ENV: "1"}
         inherited: tuple[int, ...] = ()
         if child.role == "origin" and self.origin_socket is not None:
-            inherited = (self.origin_socket.fileno(),)
-            env[ORIGIN_FD_ENV] = str(inherited[0])
-        if ready_fd is not None:
-            inherited += (ready_fd,)
-            env[ORIGIN_READY_FD_ENV] = str(ready_fd)
-        child.process = subprocess.Popen(
-            self.command(child.role),
-            stdin=subprocess.DEVNULL,
-            env=env,
-            pass_fds=inherited,
-            preexec_fn=die_with_parent,
-        )
+            extra, inherited = handover(self.origin_socket, ready_fd)
+            env.update(extra)
+        self.adopt(child, start_role(child.role, self.overrides, env=env, pass_fds=inherited))
+
+    def adopt(self, child: Child, process: subprocess.Popen) -> None:
+        child.process = process
         child.started_at = time.monotonic()
-        log.info("started %s (pid %d)", child.role, child.process.pid)
+        log.info("started %s (pid %d)", child.role, process.pid)
 
     def check(self, child: Child) -> None:
         now = time.monotonic()
@@ -193,17 +182,20 @@ def prepare(rt: Runtime) -> None:
         ensure_slates(rt)
 
 
-def up(rt: Runtime, overrides: list[str], *, origin_socket: socket.socket | None = None) -> None:
+def up(rt: Runtime, overrides: list[str], *, early: EarlyOrigin | None = None) -> None:
     """Run every role; `rt` comes unmigrated so the origin can start first.
 
-    `origin_socket` is the origin's, bound by the caller as early as it could; made here otherwise.
+    `early` is the origin the caller started before its own heavy imports (cli.cmd_up); started here otherwise.
     """
     supervisor = Supervisor(rt, overrides)
     origin = next((c for c in supervisor.children if c.role == "origin"), None)
-    if origin:
+    if origin and early:
+        supervisor.origin_socket, ready = early.socket, early.ready_fd
+        supervisor.adopt(origin, early.process)
+    elif origin:
         # The origin first: it answers every playlist from the timeline (origin/live.py),
         # so after a restart viewers are back as soon as it runs.
-        supervisor.origin_socket = origin_socket or listen(rt.settings.origin.host, rt.settings.origin.port)
+        supervisor.origin_socket = listen(rt.settings.origin.host, rt.settings.origin.port)
         ready, ready_for_origin = os.pipe()
         supervisor.start(origin, ready_fd=ready_for_origin)
         os.close(ready_for_origin)

@@ -85,7 +85,8 @@ def test_inject_clear_restart_locally_and_remotely(tmp_path: Path) -> None:
         queue = as_json(vvtvctl(system, "queue", "show", "--json"))
         upcoming = queue["main"]["entries"]
         position = next(i for i, e in enumerate(upcoming) if e["ordinal"] == entries[0]["ordinal"])
-        assert upcoming[position - 1]["ordinal"] == report["injected"]["after_ordinal"]
+        # Right after the entry on air (unless that one ended between the two commands, and left the queue).
+        assert position == 0 or upcoming[position - 1]["ordinal"] == report["injected"]["after_ordinal"]
         assert [e["ordinal"] for e in injected(queue)] == [e["ordinal"] for e in entries]
         assert all(e["reason"] == "operator: breaking" for e in injected(queue))
 
@@ -110,7 +111,10 @@ def test_inject_clear_restart_locally_and_remotely(tmp_path: Path) -> None:
         # Same JSON remotely as locally (the entries; the buffer minutes move with the clock).
         local, far = (as_json(vvtvctl(system, *prefix, "queue", "show")) for prefix in (("--json",), remote))
         assert far.keys() == local.keys() and far["main"].keys() == local["main"].keys()
-        assert far["main"]["entries"][:3] == local["main"]["entries"][:3]
+        # An entry may end between the two calls: compare the ones both list.
+        local_entries = {e["ordinal"]: e for e in local["main"]["entries"]}
+        common = [e for e in far["main"]["entries"] if e["ordinal"] in local_entries]
+        assert len(common) >= 2 and all(e == local_entries[e["ordinal"]] for e in common)
 
         # Refused without the token or with a wrong one; the read-only endpoints stay open.
         for token in (None, "wrong-token-0123456789abcdef"):

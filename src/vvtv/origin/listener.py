@@ -12,8 +12,11 @@ from __future__ import annotations
 import os
 import select
 import socket
+import subprocess
+from dataclasses import dataclass
 
 from vvtv.errors import ConfigError
+from vvtv.processes import start_role
 
 ORIGIN_FD_ENV = "VVTV_ORIGIN_FD"
 # A pipe the origin writes one byte to once it serves, so `vvtv up` starts the other roles after it.
@@ -32,6 +35,36 @@ def listen(host: str, port: int) -> socket.socket:
         sock.close()
         raise ConfigError(f"origin: cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     return sock
+
+
+def handover(sock: socket.socket, ready_fd: int | None) -> tuple[dict[str, str], tuple[int, ...]]:
+    """The environment and descriptors that give an origin process this socket (and the ready pipe)."""
+    env, fds = {ORIGIN_FD_ENV: str(sock.fileno())}, (sock.fileno(),)
+    if ready_fd is not None:
+        env[ORIGIN_READY_FD_ENV] = str(ready_fd)
+        fds += (ready_fd,)
+    return env, fds
+
+
+@dataclass(frozen=True, kw_only=True)
+class EarlyOrigin:
+    """An origin started by `vvtv up` before anything else, for the supervisor to adopt."""
+
+    socket: socket.socket
+    process: subprocess.Popen
+    ready_fd: int  # the pipe's end it announces on (see wait_ready)
+
+
+def start_early(host: str, port: int, overrides: list[str], *, env: dict[str, str]) -> EarlyOrigin:
+    """Listen, then start `vvtv run origin` on the socket at once: it imports while the supervisor does."""
+    sock = listen(host, port)
+    ready, ready_for_origin = os.pipe()
+    extra, fds = handover(sock, ready_for_origin)
+    try:
+        process = start_role("origin", overrides, env={**env, **extra}, pass_fds=fds)
+    finally:
+        os.close(ready_for_origin)
+    return EarlyOrigin(socket=sock, process=process, ready_fd=ready)
 
 
 def inherited_or_new(host: str, port: int) -> socket.socket:
