@@ -91,9 +91,9 @@ def test_same_seed_same_picks() -> None:
 def test_exploration_goes_to_the_least_aired() -> None:
     rng = np.random.default_rng(5)
     airings = [9, 0, 4, 0, 7]
-    picks, explored = explore([0, 4], airings, 1.0, rng, [True] * 5)
+    picks, explored = explore([0, 4], airings, 1.0, rng)
     assert all(explored) and set(picks) <= {1, 3} and len(set(picks)) == 2
-    picks, explored = explore([0, 4], airings, 0.0, rng, [True] * 5)
+    picks, explored = explore([0, 4], airings, 0.0, rng)
     assert picks == [0, 4] and not any(explored)
-    hits = sum(explore([0], airings, 0.15, rng, [True] * 5)[1][0] for _ in range(20_000))
+    hits = sum(explore([0], airings, 0.15, rng)[1][0] for _ in range(20_000))
     assert within(hits, 20_000, 0.15)

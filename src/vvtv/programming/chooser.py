@@ -123,25 +123,24 @@ class Chooser:
         )  # fmt: skip
         scores = [score(c, ctx) for c in pool]
         rng = np.random.default_rng([ps.seed, zlib.crc32(state.channel.encode()), local.toordinal(), ordinal])
-        rerank = self.reranker is not None and self.reranker.active
+        rerank = ps.rerank.enabled and self.reranker is not None and self.reranker.active
         sample = gumbel_top_k([s.total for s in scores], max(k, ps.rerank.candidates if rerank else k),
                               ps.temperature, rng)  # fmt: skip
         how = {i: f"sampled #{rank + 1} by Gumbel-top-k (T={ps.temperature:g})" for rank, i in enumerate(sample)}
         if rerank:
             assert self.reranker is not None
+            lineup_since = start_us - round(ps.rerank.lineup_minutes * 60 * US)
             outcome = self.reranker.rerank(
                 [pool[i] for i in sample], brief=state.brief, local_time=local.strftime("%A %H:%M"),
-                lineup=db.lineup_titles(session, state.channel, since_us=start_us - round(ps.rerank.lineup_minutes
-                                        * 60 * US), until_us=start_us),
-            )  # fmt: skip
+                lineup=db.lineup_titles(session, state.channel, since_us=lineup_since, until_us=start_us),
+            )
             position = {c.asset_id: i for i, c in enumerate(pool)}
             sample = [position[asset_id] for asset_id in outcome.order]
             if outcome.by == "llm":
                 how = {i: f"placed #{rank + 1} by the LLM rerank" for rank, i in enumerate(sample)}
             else:
                 how = {i: f"{how[i]}; {outcome.why}" for i in sample}
-        picks, explored = explore(sample[:k], [c.airings for c in pool], ps.exploration.epsilon, rng,
-                                  [True] * len(pool))  # fmt: skip
+        picks, explored = explore(sample[:k], [c.airings for c in pool], ps.exploration.epsilon, rng)
         return [
             self._pick(pool[i], scores[i], interleave + (
                 f"exploration (epsilon {ps.exploration.epsilon:g}): one of the least aired, {pool[i].airings}x"

@@ -47,10 +47,10 @@ def gumbel_top_k(
 
 
 def explore(
-    picks: list[int], airings: Sequence[int], epsilon: float, rng: np.random.Generator, eligible: Sequence[bool]
+    picks: list[int], airings: Sequence[int], epsilon: float, rng: np.random.Generator
 ) -> tuple[list[int], list[bool]]:
-    """With probability epsilon, each pick is replaced by a uniform choice among the eligible
-    candidates that have aired least (and are not already picked), so new content gets a chance.
+    """With probability epsilon, each pick is replaced by a uniform choice among the candidates
+    (all eligible) that have aired least and are not already picked, so new content gets a chance.
 
     Returns the picks and, for each, whether it was an exploration pick.
     """
@@ -61,7 +61,7 @@ def explore(
     taken = set(picks)
     for pick in picks:
         if rng.random() < epsilon:
-            free = [i for i, ok in enumerate(eligible) if ok and i not in taken]
+            free = [i for i in range(len(airings)) if i not in taken]
             if free:
                 least = min(airings[i] for i in free)
                 choice = int(rng.choice([i for i in free if airings[i] == least]))
