@@ -268,6 +268,9 @@ def serve(*, host: str, port: int, cache_dir: Path) -> None:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
+    # Listening before the URL is printed: whoever reads it may connect at once, while uvicorn still starts
+    # (a bound socket that does not listen refuses connections).
+    sock.listen(2048)
     print(f"http://{host}:{sock.getsockname()[1]}/", flush=True)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
     server.run(sockets=[sock])
