@@ -11,9 +11,9 @@ from pathlib import Path
 
 import httpx
 from lxml import etree
+from catalogue import lay_out
 from origin_support import origin_settings, start_origin
 
-from vvtv.broadcast import schedule
 from vvtv.clock import US
 from vvtv.origin.iptv import XMLTV_DTD, xmltv_time
 from vvtv.runtime import Runtime
@@ -37,17 +37,6 @@ def add_asset(rt: Runtime, title: str, *, segments: int, description: str = "", 
         )  # fmt: skip
         session.add(asset)
     return asset
-
-
-def lay_out(rt: Runtime, channel: str, start_us: int, assets: list[tuple[Asset, EntryKind]]) -> None:
-    with rt.db.session() as session:
-        schedule.ensure_channels(session, rt.settings, start_us)
-        session.flush()
-        for position, (asset, kind) in enumerate(assets):
-            schedule.append_entry(
-                session, channel, session.get(Asset, asset.id), kind=kind, reason="test", now_us=start_us,
-                start_us=start_us if position == 0 else None,
-            )  # fmt: skip
 
 
 def test_channel_list_and_guide_for_iptv_apps(tmp_path: Path) -> None:

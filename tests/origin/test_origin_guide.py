@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from catalogue import lay_out
 
-from vvtv.broadcast import schedule
 from vvtv.clock import US, FakeClock, iso
 from vvtv.config import ChannelSettings, load_settings
 from vvtv.origin.guide import read_guide
@@ -37,17 +37,6 @@ def add_asset(rt: Runtime, title: str, segments: int, *, kind: AssetKind = Asset
         )  # fmt: skip
         session.add(asset)
     return asset
-
-
-def lay_out(rt: Runtime, channel: str, start_us: int, assets: list[tuple[Asset, EntryKind]]) -> None:
-    with rt.db.session() as session:
-        schedule.ensure_channels(session, rt.settings, start_us)
-        session.flush()
-        for position, (asset, kind) in enumerate(assets):
-            schedule.append_entry(
-                session, channel, session.get(Asset, asset.id), kind=kind, reason="test", now_us=start_us,
-                start_us=start_us if position == 0 else None,
-            )  # fmt: skip
 
 
 def guide_at(rt: Runtime, channel: str, now_us: int, next_count: int = 2):  # noqa: ANN201
