@@ -145,12 +145,13 @@ class AudienceRecorder:
                 entry = resolver.entry_for(request)
                 if entry is not None:
                     grouped[(entry.channel, entry.ordinal, request.viewer)].append((request, entry))
+            existing = _existing_viewings(session, grouped)
             for key, requests in grouped.items():
-                counted += self._add(session, key, requests)
+                counted += self._add(session, key, requests, existing.get(key))
         self._forget_old(now)
         return counted
 
-    def _add(self, session: Session, key: tuple[str, int, str], requests: list) -> int:  # noqa: ANN001
+    def _add(self, session: Session, key: tuple[str, int, str], requests: list, row: Viewing | None) -> int:  # noqa: ANN001
         channel, ordinal, viewer = key
         entry: ScheduleEntry = requests[0][1]
         durations = entry.asset.segment_durations_us[: entry.segment_count]
@@ -160,9 +161,6 @@ class AudienceRecorder:
         last_us = max(r.at_us for r, _ in requests)
         seen.indices |= new
         seen.last_us = max(seen.last_us, last_us)
-        row = session.scalars(
-            select(Viewing).where(Viewing.channel == channel, Viewing.ordinal == ordinal, Viewing.viewer == viewer)
-        ).first()
         if row is None:
             joined = min(seen.indices) if seen.indices else 0
             row = Viewing(
@@ -184,6 +182,21 @@ class AudienceRecorder:
     def _forget_old(self, now_us: int) -> None:
         for key in [k for k, seen in self._seen.items() if now_us - seen.last_us > SEEN_MEMORY_US]:
             del self._seen[key]
+
+
+def _existing_viewings(session: Session, keys) -> dict[tuple[str, int, str], Viewing]:  # noqa: ANN001
+    """The rows already there for these (channel, ordinal, viewer) keys: one query per entry watched,
+    not one per viewer."""
+    viewers_of: dict[tuple[str, int], set[str]] = defaultdict(set)
+    for channel, ordinal, viewer in keys:
+        viewers_of[(channel, ordinal)].add(viewer)
+    found = {}
+    for (channel, ordinal), viewers in viewers_of.items():
+        for row in session.scalars(select(Viewing).where(
+            Viewing.channel == channel, Viewing.ordinal == ordinal, Viewing.viewer.in_(viewers)
+        )):  # fmt: skip
+            found[(row.channel, row.ordinal, row.viewer)] = row
+    return found
 
 
 class _EntryResolver:
