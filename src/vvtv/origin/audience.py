@@ -26,7 +26,6 @@ import secrets
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -94,7 +93,7 @@ class ViewerKeys:
         return cls(secret)
 
     def key(self, *, cookie: str | None, address: str, user_agent: str, now_us: int) -> str:
-        day = datetime.fromtimestamp(now_us / US, tz=timezone.utc).strftime("%Y-%m-%d")
+        day = now_us // (86_400 * US)  # the UTC day number: cheap on the request path
         who = f"cookie:{cookie}" if cookie and COOKIE_PATTERN.match(cookie) else f"peer:{address}|{user_agent[:256]}"
         return hmac.new(self._secret, f"{day}|{who}".encode(), hashlib.sha256).hexdigest()[:32]
 
