@@ -8,6 +8,9 @@ import subprocess
 import sys
 
 PR_SET_PDEATHSIG = 1
+# Looked up once, here: a preexec_fn runs between fork and exec, where loading a library
+# in a threaded parent can deadlock on a lock another thread held at the fork.
+_prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
 
 
 def die_with_parent() -> None:
@@ -16,7 +19,7 @@ def die_with_parent() -> None:
     So a supervisor or worker killed with SIGKILL leaves no orphan role, encoder
     or browser running on behind it.
     """
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def start_role(
