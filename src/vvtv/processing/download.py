@@ -7,20 +7,28 @@ size and the time are capped, and the file lands under its final name only
 when it is complete: yt-dlp writes `<name>.part` inside a `partial` folder,
 and the finished file is moved out of it.
 
-yt-dlp is kept from starting ffmpeg itself (no merging of separate video and
-audio formats, no fix-ups): only processing/ffmpeg.py runs ffmpeg.
+yt-dlp is kept from starting ffmpeg itself: only processing/ffmpeg.py runs
+ffmpeg. yt-dlp hands live or unusual HLS to an ffmpeg of its own, which would
+fetch the segments itself: past the address check, the size and time caps and
+the stop, and orphaned when the Factory dies. So yt-dlp's native downloaders
+are forced, yt-dlp is told of no ffmpeg at all (so it cannot fall back to one
+either), no merging of separate video and audio formats, no fix-ups; and a
+live stream or a format only an outside program could fetch is refused before
+a byte of it is downloaded.
 """
 
 from __future__ import annotations
 
 import re
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
 import yt_dlp
+from yt_dlp.postprocessor.ffmpeg import FFmpegPostProcessor
 from yt_dlp.utils import DownloadError
 
 from vvtv.errors import InputError, RejectedError, ToolError
@@ -31,6 +39,12 @@ DownloadProgress = Callable[[int, int | None], None]  # bytes done, total bytes 
 ALLOW_LIST = "factory.allowed_hosts"  # named in the error when an address is refused
 HTML5_EXTRACTOR = "HTML5MediaEmbed"  # a page's own <video> elements
 PERMANENT_MARKERS = ("HTTP Error 4", "Unsupported URL", "No video formats found", "is not a valid URL")
+# The protocols yt-dlp fetches by itself, through urlopen (so through the address check) and the progress hook.
+NATIVE_PROTOCOLS = frozenset({"http", "https", "m3u8_native"})
+# live_status values of a stream that has no end (yet): it would be fetched for ever.
+LIVE_STATUSES = frozenset({"is_live", "is_upcoming", "post_live"})
+# yt-dlp's ffmpeg_location: a path where no ffmpeg is, so yt-dlp believes it has none.
+NO_FFMPEG = str(Path(tempfile.gettempdir()) / "vvtv-yt-dlp-has-no-ffmpeg")
 
 
 @dataclass(kw_only=True)
@@ -69,8 +83,18 @@ class _GuardedYoutubeDL(yt_dlp.YoutubeDL):
     """
 
     def __init__(self, params: dict, allowed_hosts: Collection[str]) -> None:
-        super().__init__(params)
+        super().__init__({**params, "ffmpeg_location": NO_FFMPEG})
         self._allowed_hosts = allowed_hosts
+
+    def __enter__(self) -> "_GuardedYoutubeDL":
+        # Where yt-dlp asks "is there an ffmpeg?" without its params (the HLS downloader's fallback),
+        # it reads this context variable, which its command line sets for --ffmpeg-location.
+        self._no_ffmpeg = FFmpegPostProcessor._ffmpeg_location.set(NO_FFMPEG)
+        return super().__enter__()
+
+    def __exit__(self, *exc_info: object) -> None:
+        super().__exit__(*exc_info)
+        FFmpegPostProcessor._ffmpeg_location.reset(self._no_ffmpeg)
 
     def _check(self, url: str) -> None:
         try:
@@ -102,7 +126,8 @@ class _Logger:
         pass
 
     def warning(self, message: str) -> None:
-        self.lines.append(message)
+        if NO_FFMPEG not in message:  # "ffmpeg-location ... does not exist": as intended
+            self.lines.append(message)
 
     def error(self, message: str) -> None:
         self.lines.append(message)
@@ -121,6 +146,7 @@ def _params(partial: Path, limits: DownloadLimits, hook: Callable[[dict], None],
         "extractor_retries": 0,
         "skip_unavailable_fragments": False,
         "fixup": "never",
+        "external_downloader": {"default": "native"},
         "overwrites": True,
         "continuedl": False,
         "cachedir": False,
@@ -130,6 +156,17 @@ def _params(partial: Path, limits: DownloadLimits, hook: Callable[[dict], None],
         "logger": logger,
         "progress_hooks": [hook],
     }
+
+
+def check_fetchable(info: dict) -> None:
+    """RejectedError unless yt-dlp can fetch the chosen format by itself and it has an end."""
+    if info.get("is_live") or info.get("live_status") in LIVE_STATUSES:
+        raise RejectedError(f"a live stream ({info.get('live_status') or 'is_live'}): only finished videos are taken")
+    outside = [p for p in str(info.get("protocol") or "").split("+") if p not in NATIVE_PROTOCOLS]
+    if outside:
+        raise RejectedError(
+            f"protocol {', '.join(outside)} is not fetched: only {', '.join(sorted(NATIVE_PROTOCOLS))} downloads are"
+        )
 
 
 def _classify(exc: DownloadError, logger: _Logger) -> Exception:
@@ -185,6 +222,7 @@ def download(
                 raise RejectedError(f"too long: {duration:.0f} s (maximum {limits.max_media_seconds:g} s)")
             if (info.get("filesize") or 0) > limits.max_bytes:
                 raise RejectedError(f"download exceeds the size cap: {info['filesize']} bytes > {limits.max_bytes}")
+            check_fetchable(info)
             ydl.process_info(info)
             fetched = Path(info.get("filepath") or ydl.prepare_filename(info))
     except _Abort as exc:
