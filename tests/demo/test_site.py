@@ -59,9 +59,9 @@ def test_the_media_are_what_each_page_promises(demo_site: DemoSite, video) -> No
     url = urljoin(demo_site.url, f"/media/{video.media_path}")
     if video.media is MediaKind.BROKEN:
         with pytest.raises(InputError, match="not a readable media file"):
-            probe(url)
+            probe(url, protocols="http,tcp")
         return
-    streams = probe(url)["streams"]
+    streams = probe(url, protocols="http,tcp")["streams"]
     picture = next(s for s in streams if s["codec_type"] == "video")
     assert (picture["width"], picture["height"]) == video.size
     assert any(s["codec_type"] == "audio" for s in streams)

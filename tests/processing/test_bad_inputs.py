@@ -8,11 +8,14 @@ worker takes them all in turn.
 from __future__ import annotations
 
 import random
+import select
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select as query
 
 import factory_media as media
 from factory_support import make_runtime, media_server, wait_for, worker_thread
@@ -42,7 +45,9 @@ def truncated(path: Path) -> Path:
     return path
 
 
-def make_site(root: Path) -> None:
+def make_site(root: Path, lure_url: str) -> None:
+    # A "video" that is a playlist of a segment elsewhere: ffmpeg must not go and fetch it.
+    (root / "playlist.mp4").write_text(f"#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4.0,\n{lure_url}\n#EXT-X-ENDLIST\n")
     truncated(root / "truncated.mp4")
     (root / "empty.mp4").write_bytes(b"")
     (root / "text.mp4").write_text("This is not a video.\n" * 100)
@@ -57,6 +62,7 @@ BAD = [
     ("/truncated.mp4", "truncated"),
     ("/empty.mp4", "empty file"),
     ("/text.mp4", "not a readable media file"),
+    ("/playlist.mp4", "refers to other files or addresses"),
     ("/audio-only.m4a", "no video stream"),
     ("/short.mp4", "too short"),
     ("/undecodable.mp4", "undecodable"),
@@ -67,6 +73,13 @@ BAD = [
     ("http://10.1.2.3/clip.mp4", "private address"),
     ("http://192.168.0.1/", "add it to factory.allowed_hosts"),
 ]
+
+
+@pytest.fixture
+def lure() -> Iterator[tuple[str, socket.socket]]:
+    """A listening socket nobody should connect to: (its URL, the socket)."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}/segment.ts", server
 
 
 @pytest.fixture
@@ -83,9 +96,10 @@ def connections(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
-def test_bad_inputs_fail_cleanly_and_the_worker_goes_on(make_runtime, media_server, connections):  # noqa: ANN001
+def test_bad_inputs_fail_cleanly_and_the_worker_goes_on(make_runtime, media_server, connections, lure):  # noqa: ANN001
     base, root = media_server
-    make_site(root)
+    lure_url, lure_server = lure
+    make_site(root, lure_url)
     rt = make_runtime(max_download_bytes=MAX_DOWNLOAD_BYTES, download_stall_seconds=1, max_attempts=2)
     now = rt.clock.now_us()
     urls = [u if "://" in u else base + u for u, _ in BAD] + [base + "/good.mp4"]
@@ -97,7 +111,7 @@ def test_bad_inputs_fail_cleanly_and_the_worker_goes_on(make_runtime, media_serv
     def settled() -> bool:
         with rt.db.session() as session:
             open_plans = session.scalar(
-                select(func.count()).select_from(Plan).where(Plan.status.not_in([PlanStatus.DONE, PlanStatus.FAILED]))
+                query(func.count()).select_from(Plan).where(Plan.status.not_in([PlanStatus.DONE, PlanStatus.FAILED]))
             )
             return open_plans == 0
 
@@ -105,18 +119,18 @@ def test_bad_inputs_fail_cleanly_and_the_worker_goes_on(make_runtime, media_serv
         wait_for(settled, timeout=240, what="every plan to be done or failed")
 
     with rt.db.session() as session:
-        plans = {p.page_url: p for p in session.scalars(select(Plan))}
+        plans = {p.page_url: p for p in session.scalars(query(Plan))}
         for (target, reason), url in zip(BAD, urls):
             plan = plans[url]
             assert plan.status == PlanStatus.FAILED, (url, plan.status, plan.reason)
             assert reason in plan.reason, (url, plan.reason)
-            job = session.scalars(select(Job).where(Job.plan_id == plan.id)).one()
+            job = session.scalars(query(Job).where(Job.plan_id == plan.id)).one()
             assert job.state == JobState.FAILED and job.error == plan.reason
             # Bad input is final at once; a stalled server is worth the second attempt.
             assert job.attempts == (2 if target.startswith("/stall/") else 1), (url, job.attempts)
         good = plans[base + "/good.mp4"]
         assert good.status == PlanStatus.DONE, good.reason
-        assets = session.scalars(select(Asset)).all()
+        assets = session.scalars(query(Asset)).all()
         assert [a.plan_id for a in assets] == [good.id], "only the good plan became an Asset"
 
     data_dir = rt.settings.data_dir.resolve()
@@ -125,6 +139,7 @@ def test_bad_inputs_fail_cleanly_and_the_worker_goes_on(make_runtime, media_serv
     assert not (data_dir / "factory" / "quarantine").exists()
     assert not [p for p in data_dir.rglob("*") if p.name.startswith(".work-") or p.name == "partial"]
     assert set(connections) <= {"127.0.0.1"}, f"connected to {set(connections) - {'127.0.0.1'}}"
+    assert select.select([lure_server], [], [], 0)[0] == [], "ffmpeg fetched the playlist's segment"
 
 
 def test_failed_job_files_are_quarantined_when_asked(make_runtime, media_server):  # noqa: ANN001
@@ -138,7 +153,7 @@ def test_failed_job_files_are_quarantined_when_asked(make_runtime, media_server)
 
     def failed() -> bool:
         with rt.db.session() as session:
-            return session.scalars(select(Plan.status)).one() == PlanStatus.FAILED
+            return session.scalars(query(Plan.status)).one() == PlanStatus.FAILED
 
     with worker_thread(rt):
         wait_for(failed, timeout=60, what="the plan to fail")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vvtv.errors import RejectedError, ToolError
-from vvtv.processing.ffmpeg import ProgressCallback, run_ffmpeg_report
+from vvtv.processing.ffmpeg import ProgressCallback, local_input, run_ffmpeg_report
 from vvtv.processing.loudness import STEREO, Loudness, meter_filter, parse_meter
 from vvtv.processing.probe import MediaInfo, VideoInfo
 
@@ -37,7 +37,7 @@ def first_pass(
     stall_seconds: float | None = None,
 ) -> FirstPass:
     """Measure the loudness and check that the picture decodes; RejectedError when it does not."""
-    args = ["-i", path]
+    args = local_input(path)
     if info.audio:
         # The sound first: the progress report's time is the first output's.
         args += ["-map", info.audio.stream, "-af", f"{STEREO},{meter_filter()}", "-f", "null", "-"]

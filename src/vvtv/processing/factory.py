@@ -39,6 +39,7 @@ from vvtv.processing import jobs
 from vvtv.processing.analysis import first_pass
 from vvtv.processing.assets import record_asset
 from vvtv.processing.download import DownloadLimits, download
+from vvtv.processing.ffmpeg import local_input
 from vvtv.processing.jobrun import JobRun, ProgressListener, Stopped
 from vvtv.processing.jobs import Lease, LeaseLost
 from vvtv.processing.loudness import Loudness, meter_filter, normalization, parse_meter
@@ -146,7 +147,7 @@ def _encode(
         ceiling = profile.true_peak_dbtp - settings.factory.true_peak_margin_db
         audio_filters = normalization(measured, target_lufs=profile.loudness_lufs, ceiling_dbtp=ceiling).filters
     source = Source(
-        inputs=["-i", str(source_path)],
+        inputs=local_input(str(source_path)),
         video=video.stream,
         audio=info.audio.stream if info.audio else None,
         video_filters=_picture_fixes(video),

@@ -4,6 +4,12 @@ ffmpeg never reads the terminal (stdin is /dev/null), is killed on any
 exception or timeout (and by the kernel when the process that started it
 dies, so a killed worker leaves no orphan encoder writing files), and a
 failure raises ToolError carrying its stderr.
+
+A source file comes from anywhere, so ffmpeg and ffprobe read it with the
+file protocol only (`local_input`, `probe`): a "video" that is really a
+playlist or a list of other files cannot make them fetch a URL. (For a local
+input ffmpeg already allows only file, crypto and data to what the file
+refers to; saying so on the command line keeps it so whatever the build.)
 """
 
 from __future__ import annotations
@@ -23,6 +29,9 @@ from vvtv.errors import InputError, ToolError
 from vvtv.processes import die_with_parent
 
 ProgressCallback = Callable[[float], None]  # media seconds done
+LOCAL_FILES = "file"  # the protocols an untrusted source may be read with
+# What ffmpeg says when a file refers to something outside the whitelist.
+OFF_WHITELIST = "not on whitelist"
 
 
 @dataclass(kw_only=True)
@@ -47,6 +56,11 @@ def ffmpeg_binary() -> str:
 
 def ffprobe_binary() -> str:
     return os.environ.get("VVTV_TOOLS__FFPROBE") or "ffprobe"
+
+
+def local_input(path: str) -> list[str]:
+    """ffmpeg's arguments reading an untrusted local file: it may refer to nothing but local files."""
+    return ["-protocol_whitelist", LOCAL_FILES, "-i", path]
 
 
 def run_ffmpeg(
@@ -130,10 +144,13 @@ def run_ffmpeg_report(
     return FFmpegReport(stderr=stderr, frames=frames, out_time_s=out_time_us / 1_000_000)
 
 
-def probe(path_or_url: str, *, timeout: float = 60) -> dict:
-    """ffprobe's JSON (format and streams) for a file; InputError when it cannot be read."""
+def probe(path_or_url: str, *, timeout: float = 60, protocols: str = LOCAL_FILES) -> dict:
+    """ffprobe's JSON (format and streams) for a file; InputError when it cannot be read.
+
+    `protocols`: what it may be read with; a local file by default (a URL needs "http,tcp").
+    """
     command = [
-        ffprobe_binary(), "-v", "error", "-print_format", "json",
+        ffprobe_binary(), "-v", "error", "-print_format", "json", "-protocol_whitelist", protocols,
         "-show_format", "-show_streams", path_or_url,
     ]  # fmt: skip
     try:
@@ -143,7 +160,11 @@ def probe(path_or_url: str, *, timeout: float = 60) -> dict:
     except OSError as exc:
         raise ToolError(f"ffprobe could not start: {exc}", command=command) from exc
     if done.returncode != 0:
-        detail = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"
+        lines = done.stderr.strip().splitlines()
+        refused = next((line for line in lines if OFF_WHITELIST in line), None)
+        if refused:
+            raise InputError(f"{path_or_url}: refers to other files or addresses (a playlist?), not a video: {refused}")
+        detail = lines[-1] if lines else f"exit {done.returncode}"
         raise InputError(f"{path_or_url}: not a readable media file ({detail})")
     return json.loads(done.stdout or "{}")
 
