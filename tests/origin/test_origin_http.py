@@ -196,6 +196,21 @@ def test_posters_and_fragmented_mp4_segments_have_their_types(served: Served) ->
     assert response.status_code == 200 and response.headers["content-type"] == "video/iso.segment"
 
 
+def test_only_media_types_are_served_from_the_media_folder_and_never_sniffed(served: Served) -> None:
+    folder = next((served.media / "assets").glob("*-alpha"))
+    # Names a downloaded source's title could lead to, with content a browser would run.
+    (folder / "page.html").write_text("<script>alert(document.cookie)</script>")
+    (folder / "poster.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>')
+    (folder / "app.js").write_text("alert(1)")
+    for name in ("page.html", "poster.svg", "app.js"):
+        response = served.get(f"/assets/{folder.name}/{name}")
+        assert response.status_code == 404, name
+        assert "alert" not in response.text
+    for path in ["/live.m3u8", f"/assets/{folder.name}/small/seg_00000.ts", "/static/player.js"]:
+        response = served.get(path)
+        assert response.status_code == 200 and response.headers["x-content-type-options"] == "nosniff", path
+
+
 @pytest.mark.parametrize(
     "path",
     [

@@ -64,6 +64,8 @@ PLAYLIST_CACHE = "public, max-age=1"
 IMMUTABLE_CACHE = "public, max-age=31536000, immutable"
 STATIC_CACHE = "public, max-age=300"
 NO_STORE = "no-store"
+# A browser takes a file for the type it is served as, never for what its bytes look like.
+NOSNIFF = {"X-Content-Type-Options": "nosniff"}
 PLAYLIST_TYPE = CONTENT_TYPES[PLAYLIST_SUFFIX]
 
 # Players on other sites (and CDNs) fetch the stream cross-origin.
@@ -156,6 +158,7 @@ def create_app(rt: Runtime) -> Starlette:
             )  # fmt: skip
         for name, value in decision.headers():
             response.headers.append(name, value)
+        response.headers.update(NOSNIFF)
         return response
 
     def static_file(request: Request) -> Response:
@@ -163,7 +166,7 @@ def create_app(rt: Runtime) -> Starlette:
             path = static.resolve(request.path_params["path"])
         except NotServed:
             return not_found(cors=False)
-        return FileResponse(path, media_type=content_type(path), headers={"Cache-Control": STATIC_CACHE})
+        return FileResponse(path, media_type=content_type(path), headers={"Cache-Control": STATIC_CACHE, **NOSNIFF})
 
     def player_page(request: Request) -> Response:
         name = request.path_params.get("name", settings.origin.default_channel)

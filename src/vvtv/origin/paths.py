@@ -14,15 +14,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-# The only file types the origin hands out, with the Content-Type it gives them.
-CONTENT_TYPES = {
+# What the media folder hands out: playlists, segments, captions and posters, nothing a browser runs
+# (a page or an SVG there, say with a name taken from a downloaded video, would run on the origin's address).
+MEDIA_TYPES = {
     ".m3u8": "application/vnd.apple.mpegurl",
     ".ts": "video/mp2t",
     ".m4s": "video/iso.segment",
     ".mp4": "video/mp4",
+    ".vtt": "text/vtt; charset=utf-8",
     ".jpg": "image/jpeg",
     ".jpeg": "image/jpeg",
     ".png": "image/png",
+}
+# The player's own files (origin/static) may also be pages, styles and scripts.
+CONTENT_TYPES = {
+    **MEDIA_TYPES,
     ".html": "text/html; charset=utf-8",
     ".css": "text/css; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
@@ -42,10 +48,12 @@ class ServedTree:
 
     `roots` are the first path parts allowed (folders such as "channels", or
     single files such as "live.m3u8"); an empty set allows the whole folder.
+    `types`: the file name suffixes served.
     """
 
     folder: Path
     roots: frozenset[str] = frozenset()
+    types: frozenset[str] = frozenset(CONTENT_TYPES)
 
     def resolve(self, url_path: str) -> Path:
         """The file for a decoded URL path relative to this tree; NotServed otherwise."""
@@ -57,7 +65,7 @@ class ServedTree:
                 raise NotServed(url_path)
         if self.roots and parts[0] not in self.roots:
             raise NotServed(url_path)
-        if Path(parts[-1]).suffix.lower() not in CONTENT_TYPES:
+        if Path(parts[-1]).suffix.lower() not in self.types:
             raise NotServed(url_path)
         folder = self.folder.resolve()
         # A file in a root folder must stay in that folder; a top-level file in the tree.
@@ -80,4 +88,4 @@ def content_type(path: Path) -> str:
 
 def media_tree(media_dir: Path) -> ServedTree:
     """What viewers may fetch from the media folder: the channels, the assets, and /live.m3u8."""
-    return ServedTree(folder=media_dir, roots=frozenset({"channels", "assets", "live.m3u8"}))
+    return ServedTree(folder=media_dir, roots=frozenset({"channels", "assets", "live.m3u8"}), types=frozenset(MEDIA_TYPES))
