@@ -43,7 +43,7 @@ from vvtv.processing.ffmpeg import local_input
 from vvtv.processing.jobrun import JobRun, ProgressListener, Stopped
 from vvtv.processing.jobs import Lease, LeaseLost
 from vvtv.processing.loudness import Loudness, meter_filter, normalization, parse_meter
-from vvtv.processing.package import Checks, Packaged, Source, package
+from vvtv.processing.package import Checks, Packaged, Source, package, sync_path
 from vvtv.processing.probe import Limits, MediaInfo, VideoInfo, admit, analyse
 from vvtv.runtime import Runtime
 from vvtv.storage.models import Asset, AssetKind, Plan
@@ -193,6 +193,7 @@ def _publish(
     final = settings.media_dir / "assets" / f"{asset_dir_prefix(plan.id)}{slug(title)}"
     final.parent.mkdir(parents=True, exist_ok=True)
     packaged.directory.rename(final)
+    sync_path(final.parent)  # the new name on disk before the database calls it ready
     placed = replace(packaged, directory=final)
     try:
         publish_asset(settings.storage, settings.media_dir, final)  # to object storage, when media goes there

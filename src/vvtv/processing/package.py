@@ -15,6 +15,7 @@ no second read of the segments.
 
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
 from dataclasses import dataclass, field
@@ -306,7 +307,9 @@ def package(
         vmaf = {r.name: read_vmaf(vmaf_log(checks, r)) for r in profile.renditions} if checks else {}
         (work / MASTER_NAME).write_text(master_playlist(renditions, profile.fps))
         has_poster = (work / POSTER_NAME).is_file()
+        sync_tree(work)
         work.rename(destination)
+        sync_path(destination.parent)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
@@ -318,6 +321,26 @@ def package(
         vmaf=vmaf,
         log=log,
     )
+
+
+def sync_path(path: Path) -> None:
+    """fsync one file or folder (a folder: the names in it, such as a rename into it)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def sync_tree(folder: Path) -> None:
+    """Every file under `folder` on disk, then the folders that name them.
+
+    Before an Asset is recorded READY its segments must survive a power cut: a
+    file the database says is ready must not come back empty after a reboot.
+    """
+    paths = sorted(folder.rglob("*"), key=lambda p: (p.is_dir(), -len(p.parts)))  # files, then folders inside out
+    for path in [*paths, folder]:
+        sync_path(path)
 
 
 def master_playlist(renditions: list[PackagedRendition], fps: int) -> str:
