@@ -14,7 +14,7 @@ NEED_PACKAGES := libnginx-mod-rtmp fonts-dejavu-core postgresql
 # The demo profile keeps a 2-core machine responsive; a vvtv.toml of your own takes over.
 CONFIG := $(if $(wildcard vvtv.toml),vvtv.toml,deploy/demo.toml)
 
-.PHONY: up test setup system python test-python web bench
+.PHONY: up test setup system browser-user python test-python web bench
 
 up: setup
 	VVTV_CONFIG=$${VVTV_CONFIG:-$(CONFIG)} $(VENV)/bin/vvtv up
@@ -22,7 +22,7 @@ up: setup
 test: setup test-python
 	$(PY) -m pytest
 
-setup: system python web
+setup: system browser-user python web
 
 system:
 	@missing=$$(for pair in $(NEED_COMMANDS); do command -v $${pair%%:*} >/dev/null || echo $${pair#*:} | tr , ' '; done; \
@@ -36,6 +36,14 @@ system:
 		else \
 			echo "Missing Debian packages; run as root or: sudo apt-get install $$missing"; exit 1; \
 		fi; \
+	fi
+
+# The account Chromium runs as when the Curator runs as root (discovery.browser_user): a browser
+# taken over by a page is then sandboxed and cannot read the database (mode 0600, root's).
+browser-user:
+	@if [ "$$(id -u)" = 0 ] && ! id -u vvtv-browser >/dev/null 2>&1; then \
+		echo "Creating the account vvtv-browser (Chromium runs as it)"; \
+		useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin vvtv-browser; \
 	fi
 
 $(VENV)/bin/python:

@@ -461,6 +461,11 @@ class DiscoverySettings(BaseModel):
     require_open_licence: bool = True
     min_score: float = Field(default=0.5, ge=0, le=1)
     restart_after_pages: int = Field(default=100, ge=1)  # a fresh browser now and then keeps memory flat
+    # A browser using more than this (its processes' PSS) is replaced before the next page.
+    browser_max_memory_mb: int = Field(default=2048, ge=100)
+    # The account Chromium runs as when the Curator runs as root, so it keeps its sandbox and cannot
+    # read the database. Empty: vvtv-browser (made by `make up`/`make test`), else nobody.
+    browser_user: str = ""
 
     @model_validator(mode="after")
     def _durations(self) -> "DiscoverySettings":

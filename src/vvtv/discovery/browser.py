@@ -1,14 +1,21 @@
 """The one module that drives Chromium (through Playwright's async API).
 
-The browser is started as our own child process with a DevTools port and
-Playwright attaches to it over CDP, so we always know its PID: a browser that
-crashes or hangs is noticed, killed by that PID and started again.
+Playwright starts the browser and talks to it over a pipe (no DevTools port on
+any interface). It starts it through a small launcher script of ours that
+writes the browser's PID first, so we always know it: a browser that crashes
+or hangs is noticed, killed by that PID and started again; one that grows
+past its memory limit is replaced. When the Curator runs as root, the
+launcher runs Chromium as an unprivileged account (setpriv), so Chromium keeps
+its own sandbox (renderers in user/PID/network namespaces under seccomp) and a
+browser taken over by a page still cannot read the channel's database.
 
 Every page gets its own browser context (cookies, cache, renderer), closed
 when the page is done. Every request a page makes passes a guard first (the
 Curator's policy: http(s) only, no private addresses, robots.txt), downloads
 are refused, and a top-level document that is not a web page (a 10 GB file, a
-bare video) is stopped as soon as its headers arrive.
+bare video) is stopped as soon as its headers arrive. Our scripts run in an
+isolated world of each frame (see PageFrame.evaluate), out of reach of the
+page's own scripts.
 
 Other modules use BrowserPage / PageFrame and the errors below; none of them
 imports Playwright.
@@ -18,13 +25,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import pwd
+import shlex
 import shutil
 import signal
-import subprocess
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,16 +40,29 @@ from playwright.async_api import Browser, BrowserContext, CDPSession, Frame, Pag
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import async_playwright
 
-from vvtv.errors import InputError, ToolError
-from vvtv.processes import die_with_parent
+from vvtv.errors import ConfigError, InputError, ToolError
 
 T = TypeVar("T")
-# Chromium flags for a machine without a GPU, sandbox or outside network chatter.
+# Chromium flags for a machine without a GPU or outside network chatter. Playwright adds the
+# DevTools pipe, a fresh profile and headless mode; the sandbox stays on.
 CHROMIUM_FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--no-default-browser-check", "--mute-audio",
-    "--disable-dev-shm-usage", "--remote-debugging-port=0",
+    "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-first-run", "--no-default-browser-check", "--mute-audio", "--disable-dev-shm-usage",
 ]  # fmt: skip
+# Who runs Chromium when the Curator is root and discovery.browser_user is empty: the account
+# `make up`/`make test` create for it, else nobody.
+DEFAULT_BROWSER_USERS = ("vvtv-browser", "nobody")
+# Playwright starts this in Chromium's place. It writes its PID (the browser's: exec keeps it),
+# gives the profile Playwright made to the browser's account, and runs Chromium as that account,
+# killed by the kernel if Playwright's driver dies (the driver dies with us).
+LAUNCHER = """#!/bin/sh
+echo $$ > {pid_file}
+for arg; do
+  case "$arg" in --user-data-dir=*) profile="${{arg#--user-data-dir=}}" ;; esac
+done
+export HOME="$profile"
+{chown}exec {setpriv} {as_account}--pdeathsig=KILL {chromium} "$@"
+"""
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 HEALTH_CHECK_SECONDS = 3  # a browser that cannot say its version this fast is hung
 # Returns why a URL must not be requested, or None when it may be.
@@ -64,6 +85,10 @@ class BrowserOptions:
     max_page_bytes: int = 20_000_000
     viewport: tuple[int, int] = (1280, 800)
     restart_after_pages: int = 100
+    max_memory_bytes: int | None = None  # over this (PSS of the browser and its children) it is replaced
+    # The account Chromium runs as when we are root ("": vvtv-browser, else nobody); never root itself.
+    user: str = ""
+    extra_args: list[str] = field(default_factory=list)  # more Chromium switches
 
 
 @dataclass(kw_only=True)
@@ -255,16 +280,16 @@ class BrowserPage:
 
 
 class BrowserSession:
-    """Chromium as a child process, with Playwright attached; restarted when it dies or hangs."""
+    """Chromium started by Playwright through our launcher; restarted when it dies, hangs or grows too big."""
 
     def __init__(self, options: BrowserOptions, policy: RequestPolicy) -> None:
         self.options = options
         self.policy = policy
         self._playwright: Playwright | None = None
-        self._process: subprocess.Popen | None = None
+        self._pid: int | None = None
         self._browser: Browser | None = None
         self._cdp: CDPSession | None = None
-        self._profile_dir: Path | None = None
+        self._run_dir: Path | None = None  # the launcher and the PID file it writes; ours, mode 0700
         self.pages_opened = 0  # since the last (re)start
         self.generation = 0  # counts (re)starts, so pages of a dead browser know they are gone
         self._contexts: set[BrowserContext] = set()  # one per open page
@@ -272,10 +297,10 @@ class BrowserSession:
 
     @property
     def pid(self) -> int | None:
-        return self._process.pid if self._process else None
+        return self._pid
 
     def alive(self) -> bool:
-        return bool(self._process and self._process.poll() is None and self._browser and self._browser.is_connected())
+        return bool(self._pid and _running(self._pid) and self._browser and self._browser.is_connected())
 
     async def __aenter__(self) -> BrowserSession:
         await self.start()
@@ -287,47 +312,39 @@ class BrowserSession:
     async def start(self) -> None:
         if self._playwright is None:
             self._playwright = await async_playwright().start()
-        self._profile_dir = Path(tempfile.mkdtemp(prefix="vvtv-chromium-"))
-        command = [self.options.executable, *CHROMIUM_FLAGS, f"--user-data-dir={self._profile_dir}"]
-        if self.options.headless:
-            command.append("--headless=new")
-        command.append("about:blank")
-        log = open(self._profile_dir / "chromium.log", "wb")  # noqa: SIM115 - the child keeps it open
+        self._run_dir = Path(tempfile.mkdtemp(prefix="vvtv-browser-"))
+        launcher = self._run_dir / "launch-chromium"
+        launcher.write_text(self._launcher_script(self._run_dir / "pid"))
+        launcher.chmod(0o700)
         try:
-            # Its own session (killed as a group); and it dies with the curator, even a SIGKILLed one.
-            self._process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                             start_new_session=True, preexec_fn=die_with_parent)  # fmt: skip
-        except OSError as exc:
-            raise ToolError(f"Chromium could not start ({self.options.executable}): {exc}", command=command) from exc
-        finally:
-            log.close()
-        endpoint = await self._devtools_endpoint()
-        try:
-            self._browser = await self._playwright.chromium.connect_over_cdp(endpoint, timeout=20_000)
+            self._browser = await self._playwright.chromium.launch(
+                executable_path=launcher, args=[*CHROMIUM_FLAGS, *self.options.extra_args],
+                headless=self.options.headless, chromium_sandbox=True, timeout=20_000,
+                # Our signals are ours to handle: the Curator stops the browser itself.
+                handle_sigint=False, handle_sigterm=False, handle_sighup=False,
+            )  # fmt: skip
+            self._pid = int((self._run_dir / "pid").read_text())
             self._cdp = await self._browser.new_browser_cdp_session()
-        except PlaywrightError as exc:
+        except (PlaywrightError, OSError, ValueError) as exc:
+            self._browser = None
             self._kill()
-            raise ToolError(f"could not attach to Chromium at {endpoint}: {exc}") from exc
+            raise ToolError(f"Chromium could not start ({self.options.executable}){_sandbox_hint(str(exc))}",
+                            stderr=str(exc)) from None  # fmt: skip
         self.pages_opened = 0
         self.generation += 1
         self._contexts.clear()  # those of a previous browser went with it
 
-    async def _devtools_endpoint(self) -> str:
-        """Chromium writes its DevTools port to DevToolsActivePort in the profile once it listens."""
-        assert self._profile_dir and self._process
-        marker = self._profile_dir / "DevToolsActivePort"
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                log = (self._profile_dir / "chromium.log").read_text(errors="replace")
-                raise ToolError(f"Chromium exited at start (code {self._process.returncode})", stderr=log)
-            if marker.is_file():
-                lines = marker.read_text().split()
-                if len(lines) >= 2:
-                    return f"ws://127.0.0.1:{lines[0]}{lines[1]}"
-            await asyncio.sleep(0.05)
-        self._kill()
-        raise ToolError("Chromium did not open its DevTools port within 20 s")
+    def _launcher_script(self, pid_file: Path) -> str:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            raise ToolError("setpriv (util-linux) is missing; the browser is started through it")
+        account = browser_account(self.options.user)
+        as_account, chown = "", ""
+        if account is not None:
+            as_account = f"--reuid={account.pw_uid} --regid={account.pw_gid} --init-groups "
+            chown = f'chown -R {account.pw_uid}:{account.pw_gid} "$profile"\n'
+        return LAUNCHER.format(pid_file=shlex.quote(str(pid_file)), chown=chown, setpriv=setpriv,
+                               as_account=as_account, chromium=shlex.quote(self.options.executable))  # fmt: skip
 
     async def close(self) -> None:
         await self._stop_browser(gracefully=self.alive())
@@ -351,17 +368,22 @@ class BrowserSession:
         self._kill()
 
     def _kill(self) -> None:
-        """Kill the browser's process group (its renderers and helpers) by the PID we started."""
-        if self._process is not None:
-            try:
-                os.killpg(self._process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            self._process.wait(timeout=10)
-            self._process = None
-        if self._profile_dir is not None:
-            shutil.rmtree(self._profile_dir, ignore_errors=True)
-            self._profile_dir = None
+        """Kill the browser's process group (its renderers and helpers) by the PID the launcher wrote."""
+        if self._pid is None and self._run_dir is not None and (self._run_dir / "pid").is_file():
+            self._pid = int((self._run_dir / "pid").read_text() or 0) or None  # a start that failed half-way
+        if self._pid is not None:
+            if _running(self._pid):
+                try:
+                    os.killpg(self._pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            deadline = time.monotonic() + 10
+            while _running(self._pid) and time.monotonic() < deadline:
+                time.sleep(0.01)  # Playwright's driver, its parent, reaps it
+            self._pid = None
+        if self._run_dir is not None:
+            shutil.rmtree(self._run_dir, ignore_errors=True)
+            self._run_dir = None
 
     async def healthy(self) -> bool:
         if not self.alive() or self._cdp is None:
@@ -378,6 +400,9 @@ class BrowserSession:
             await self.restart("the browser died or stopped answering")
         elif self.pages_opened >= self.options.restart_after_pages:
             await self.restart(f"fresh browser after {self.pages_opened} pages", gracefully=True)
+        elif self.options.max_memory_bytes and (used := self.memory_bytes()) > self.options.max_memory_bytes:
+            await self.restart(f"the browser used {_size(used)}, over its limit of "
+                               f"{_size(self.options.max_memory_bytes)}", gracefully=True)  # fmt: skip
 
     def classify(self, exc: BaseException, doing: str) -> Exception:
         """A failure is the browser's (crashed: restart it) or the page's (reject it)."""
@@ -431,9 +456,38 @@ class BrowserSession:
 
     def memory_bytes(self) -> int:
         """Memory of the browser and all its child processes (renderers, GPU, utility), shared pages split."""
-        if not self._process:
-            return 0
-        return _tree_pss(self._process.pid)
+        return _tree_pss(self._pid) if self._pid else 0
+
+
+def browser_account(name: str) -> pwd.struct_passwd | None:
+    """The account Chromium runs as when we are root; None when we are not (it runs as us)."""
+    if os.geteuid() != 0:
+        return None
+    for candidate in [name] if name else DEFAULT_BROWSER_USERS:
+        try:
+            account = pwd.getpwnam(candidate)
+        except KeyError:
+            continue
+        if account.pw_uid == 0:
+            raise ConfigError(f"discovery.browser_user: {candidate} is root; Chromium must run unprivileged")
+        return account
+    raise ConfigError(f"discovery.browser_user: no account named {name or ' or '.join(DEFAULT_BROWSER_USERS)} "
+                      f"(useradd --system vvtv-browser)")  # fmt: skip
+
+
+def _sandbox_hint(error: str) -> str:
+    if "No usable sandbox" in error or ("sandbox" in error.lower() and "namespace" in error.lower()):
+        return (": its sandbox needs unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, "
+                "or a container allowed to create them)")
+    return ": " + (error.strip().splitlines() or ["no reason given"])[0]
+
+
+def _running(pid: int) -> bool:
+    """Whether the process exists and has not exited (a zombie waiting to be reaped has)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return False
 
 
 def _size(length: int) -> str:

@@ -174,6 +174,8 @@ class Curator:
             timeout_seconds=self.settings.page_timeout_seconds,
             max_page_bytes=self.settings.max_page_bytes,
             restart_after_pages=self.settings.restart_after_pages,
+            max_memory_bytes=self.settings.browser_max_memory_mb * 1024 * 1024,
+            user=self.settings.browser_user,
         )
         return BrowserSession(options, policy=self._refusal)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,6 +40,21 @@ def engine_url(url: str) -> str:
     return url
 
 
+def _private_file(database: str) -> None:
+    """The SQLite file readable by its owner only (SQLite gives its -wal and -shm files the same mode).
+
+    The browser runs as another account: a page that took it over must not read the channel's data.
+    """
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for made in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if made.exists() and made.stat().st_uid == os.geteuid() and made.stat().st_mode & 0o077:
+            made.chmod(0o600)
+
+
 def _create_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
@@ -46,7 +62,7 @@ def _create_engine(url: str) -> Engine:
         raise ConfigError(f"storage.url: {url!r} is not a database URL ({exc})") from exc
     try:
         if parsed.get_backend_name() == "sqlite":
-            Path(parsed.database or "").parent.mkdir(parents=True, exist_ok=True)
+            _private_file(parsed.database or "")
             engine = create_engine(parsed, connect_args={"timeout": 15})
             event.listen(engine, "connect", _sqlite_pragmas)
             return engine
