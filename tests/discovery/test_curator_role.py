@@ -3,6 +3,7 @@ heartbeats, and stops cleanly, closing its browser."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -16,14 +17,26 @@ from vvtv.storage.models import Event, Heartbeat, Plan, PlanStatus
 
 
 def browsers_of_this_process() -> list[int]:
-    found = []
+    """Chromium processes descending from this one (through Playwright's driver)."""
+    parents: dict[int, int] = {}
+    chromium: list[int] = []
     for entry in Path("/proc").iterdir():
         try:
-            if entry.name.isdigit() and b"vvtv-chromium-" in (entry / "cmdline").read_bytes():
-                found.append(int(entry.name))
-        except OSError:
+            if entry.name.isdigit():
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                if b"chromium" in (entry / "cmdline").read_bytes():
+                    chromium.append(int(entry.name))
+        except (OSError, IndexError, ValueError):
             continue
-    return found
+
+    def ours(pid: int) -> bool:
+        while pid > 1:
+            pid = parents.get(pid, 0)
+            if pid == os.getpid():
+                return True
+        return False
+
+    return [pid for pid in chromium if ours(pid)]
 
 
 def test_discovers_at_start_and_when_the_buffer_runs_low_then_stops(demo_site: DemoSite, tmp_path: Path) -> None:
