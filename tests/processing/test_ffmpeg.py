@@ -38,3 +38,10 @@ def test_a_run_whose_media_time_stands_still_is_stopped(tmp_path: Path) -> None:
     finally:
         released.set()
         feeder.join(timeout=10)
+
+
+def test_a_run_that_reports_nothing_at_all_is_stopped_as_stalled(tmp_path: Path) -> None:
+    silent_input = tmp_path / "input.ts"
+    os.mkfifo(silent_input)  # nobody ever writes: ffmpeg waits in open() and never reports progress
+    with pytest.raises(ToolError, match="ffmpeg stalled: no progress for 1 s"):
+        run_ffmpeg_report(["-i", str(silent_input), "-f", "null", "-"], stall_seconds=1, timeout=120)

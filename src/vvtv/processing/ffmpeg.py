@@ -88,8 +88,9 @@ def run_ffmpeg_report(
 
     `on_progress` may raise (to cancel): ffmpeg is killed and the exception propagates.
     With `stall_seconds`, ffmpeg is killed when its media time has not moved for that
-    long: it keeps reporting while stuck (on a dead input, say), so a stall shows long
-    before `timeout`.
+    long: stuck on a dead input it keeps reporting the same time, and waiting on one
+    that never opens (a pipe nobody writes) it reports nothing at all; either way the
+    stall shows long before `timeout`.
     """
     command = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-y", "-progress", "pipe:1", "-nostats", *args]
     stderr_lines: list[str] = []
@@ -111,21 +112,18 @@ def run_ffmpeg_report(
     drain.start()
     timer = threading.Timer(timeout, process.kill)
     timer.start()
+    watch = _StallWatch(process, stall_seconds) if stall_seconds is not None else None
     frames, out_time_us = 0, 0
-    moved_at = time.monotonic()
     try:
         for line in process.stdout:
-            if stall_seconds is not None and time.monotonic() - moved_at > stall_seconds:
-                raise ToolError(f"ffmpeg stalled: no progress for {stall_seconds:g} s", command=command,
-                                stderr="".join(stderr_lines))  # fmt: skip
             key, _, value = line.strip().partition("=")
             if not value.isdigit():
                 continue  # "N/A" before the first frame
             if key == "frame":
                 frames = int(value)
             elif key == "out_time_us":
-                if int(value) > out_time_us:
-                    moved_at = time.monotonic()
+                if int(value) > out_time_us and watch:
+                    watch.moved()
                 out_time_us = int(value)
                 if on_progress:
                     on_progress(out_time_us / 1_000_000)
@@ -136,12 +134,41 @@ def run_ffmpeg_report(
         raise
     finally:
         timer.cancel()
+        if watch:
+            watch.stop()
         drain.join(timeout=5)
     stderr = "".join(stderr_lines)
+    if watch and watch.stalled:
+        raise ToolError(f"ffmpeg stalled: no progress for {stall_seconds:g} s", command=command, stderr=stderr)
     if process.returncode != 0:
         reason = "timed out" if process.returncode == -9 and not timer.is_alive() else f"exit {process.returncode}"
         raise ToolError(f"ffmpeg failed ({reason})", command=command, stderr=stderr)
     return FFmpegReport(stderr=stderr, frames=frames, out_time_s=out_time_us / 1_000_000)
+
+
+class _StallWatch:
+    """Kills a process (by its PID) once `moved()` has not been called for `stall_seconds`."""
+
+    def __init__(self, process: subprocess.Popen, stall_seconds: float) -> None:
+        self.stalled = False
+        self._process = process
+        self._stall_seconds = stall_seconds
+        self._moved_at = time.monotonic()
+        self._done = threading.Event()
+        threading.Thread(target=self._watch, daemon=True).start()
+
+    def moved(self) -> None:
+        self._moved_at = time.monotonic()
+
+    def stop(self) -> None:
+        self._done.set()
+
+    def _watch(self) -> None:
+        while not self._done.wait(min(self._stall_seconds / 4, 0.5)):
+            if time.monotonic() - self._moved_at > self._stall_seconds:
+                self.stalled = True
+                self._process.kill()
+                return
 
 
 def probe(path_or_url: str, *, timeout: float = 60, protocols: str = LOCAL_FILES) -> dict:
@@ -182,8 +209,6 @@ class FedFFmpeg:
         progress = ["-progress", "pipe:1"] if stall_seconds is not None else []
         self.command = [ffmpeg_binary(), "-hide_banner", "-nostats", "-loglevel", "warning", *progress, *args]
         self._tail: collections.deque[str] = collections.deque(maxlen=20)
-        self.stalled = False  # killed by the watchdog
-        self._moved_at = time.monotonic()
         try:
             self.process = subprocess.Popen(
                 self.command,
@@ -195,30 +220,27 @@ class FedFFmpeg:
         except OSError as exc:
             raise ToolError(f"ffmpeg could not start: {exc}", command=self.command) from exc
         threading.Thread(target=self._drain, daemon=True).start()
-        if stall_seconds is not None:
-            threading.Thread(target=self._read_progress, daemon=True).start()
-            threading.Thread(target=self._watch, args=(stall_seconds,), daemon=True).start()
+        self._watch = _StallWatch(self.process, stall_seconds) if stall_seconds is not None else None
+        if self._watch:
+            threading.Thread(target=self._read_progress, args=(self._watch,), daemon=True).start()
+
+    @property
+    def stalled(self) -> bool:
+        """Killed by the watchdog."""
+        return self._watch is not None and self._watch.stalled
 
     def _drain(self) -> None:
         for line in self.process.stderr:
             self._tail.append(line.decode(errors="replace").rstrip())
 
-    def _read_progress(self) -> None:
+    def _read_progress(self, watch: "_StallWatch") -> None:
         out_time_us = -1
         for line in self.process.stdout:
             key, _, value = line.decode(errors="replace").strip().partition("=")
             if key == "out_time_us" and value.isdigit() and int(value) > out_time_us:
                 out_time_us = int(value)
-                self._moved_at = time.monotonic()
-
-    def _watch(self, stall_seconds: float) -> None:
-        while self.process.poll() is None:
-            if time.monotonic() - self._moved_at > stall_seconds:
-                self.stalled = True
-                self._tail.append(f"(stalled: no output progress for {stall_seconds:g} s; killed)")
-                self.process.kill()
-                return
-            time.sleep(min(stall_seconds / 4, 0.5))
+                watch.moved()
+        watch.stop()  # ffmpeg has gone
 
     @property
     def alive(self) -> bool:
@@ -234,6 +256,8 @@ class FedFFmpeg:
         return True
 
     def stderr_tail(self) -> str:
+        if self.stalled:
+            return "\n".join([*self._tail, "(stalled: no output progress; killed)"])
         return "\n".join(self._tail)
 
     def stop(self, timeout: float = 5) -> None:
