@@ -385,6 +385,14 @@ class FactorySettings(BaseModel):
     download_stall_seconds: float = Field(default=30, gt=0, le=600)
     download_max_seconds: float = Field(default=3600, gt=0)
     max_attempts: int = Field(default=3, ge=1, le=20)
+    # A job whose work stands still this long (no download bytes, ffmpeg's media time not moving) is
+    # stopped, its ffmpeg killed, and retried while attempts remain; its lease is renewed only while it moves.
+    job_stall_seconds: float = Field(default=300, gt=0)
+    # A job is stopped (and retried) once it has run job_deadline_seconds, plus job_deadline_per_media_second
+    # for every second of its source once that is known (the download counts: keep this above
+    # download_max_seconds).
+    job_deadline_seconds: float = Field(default=7200, gt=0)
+    job_deadline_per_media_second: float = Field(default=10, ge=0)
     # A worker renews its lease every lease_seconds / 3; a crashed worker's job is taken over
     # once the lease has run out.
     lease_seconds: float = Field(default=60, ge=3, le=3600)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 import factory_media as media
-from factory_support import make_runtime
-from vvtv.processing import jobs
+from factory_support import make_runtime, media_server, wait_for, worker_thread
+from test_worker import add_plan, event_kinds, job_for, plan_status
+from vvtv.errors import InputError
+from vvtv.processing import factory, jobs
 from vvtv.processing.manual import process_now
-from vvtv.storage.models import Asset
+from vvtv.storage.models import Asset, Job, JobState, PlanStatus
 
 
 def test_published_files_are_on_disk_before_the_asset_is_recorded(  # noqa: ANN001
@@ -42,3 +46,52 @@ def test_published_files_are_on_disk_before_the_asset_is_recorded(  # noqa: ANN0
     before_commit = set(synced[: synced.index(0)])
     missing = [p.relative_to(rt.settings.media_dir) for p in published if p.stat().st_ino not in before_commit]
     assert not missing, f"not fsynced before the READY commit: {missing}"
+
+
+@pytest.fixture
+def encode_hangs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The encode's ffmpeg reads a pipe nobody ever writes to: it waits for good, reporting nothing."""
+    silent = tmp_path / "silent.ts"
+    os.mkfifo(silent)
+    monkeypatch.setattr(factory, "local_input", lambda _path: ["-i", str(silent)])
+
+
+def ffmpeg_children() -> list[int]:
+    """PIDs of the ffmpeg processes this process started that are still running."""
+    children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()
+    return [int(pid) for pid in children if "ffmpeg" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")]
+
+
+@pytest.mark.parametrize(
+    ("settings", "reason"),
+    [
+        ({"job_stall_seconds": 1}, "ffmpeg stalled: no progress for 1 s"),
+        ({"job_deadline_seconds": 3, "job_deadline_per_media_second": 0}, "job stopped: past its deadline of 3 s"),
+    ],
+    ids=["standing-still", "deadline"],
+)
+def test_a_job_whose_ffmpeg_hangs_is_stopped_and_gives_its_lease_back(  # noqa: ANN001
+    make_runtime, tmp_path: Path, encode_hangs, settings: dict, reason: str
+):
+    source = media.pal_25(tmp_path / "clip.mp4")
+    rt = make_runtime(**settings)
+
+    with pytest.raises(InputError, match=re.escape(reason)):
+        process_now(rt, str(source))
+
+    with rt.db.session() as session:
+        job = session.scalars(select(Job)).one()
+        assert (job.state, job.lease_owner) == (JobState.FAILED, None) and reason in job.error
+    assert ffmpeg_children() == [], "the hung ffmpeg was killed"
+
+
+def test_a_stuck_job_is_retried_by_the_worker_while_attempts_remain(make_runtime, media_server, encode_hangs):  # noqa: ANN001
+    base, root = media_server
+    media.pal_25(root / "clip.mp4")
+    rt = make_runtime(job_stall_seconds=1, max_attempts=2)
+    plan_id = add_plan(rt, base + "/clip.mp4")
+    with worker_thread(rt):
+        wait_for(lambda: plan_status(rt, plan_id) == PlanStatus.FAILED, timeout=60, what="both attempts to fail")
+    job = job_for(rt, plan_id)
+    assert job.attempts == 2 and "no progress for 1 s (attempt 2 of 2)" in job.error
+    assert "factory.retry" in event_kinds(rt)

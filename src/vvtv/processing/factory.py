@@ -40,7 +40,7 @@ from vvtv.processing.analysis import first_pass
 from vvtv.processing.assets import record_asset
 from vvtv.processing.download import DownloadLimits, download
 from vvtv.processing.ffmpeg import local_input
-from vvtv.processing.jobrun import JobRun, ProgressListener, Stopped
+from vvtv.processing.jobrun import JobRun, Overdue, ProgressListener, Stopped
 from vvtv.processing.jobs import Lease, LeaseLost
 from vvtv.processing.loudness import Loudness, meter_filter, normalization, parse_meter
 from vvtv.processing.package import Checks, Packaged, Source, package, sync_path
@@ -54,8 +54,6 @@ OPERATOR = "operator"  # Plan.judge of a programme added by hand: its page_url m
 HEARTBEAT_SECONDS = 5.0
 # An output whose picture is this much shorter than the source's means the source is damaged.
 MIN_OUTPUT_SHARE = 0.9
-# An ffmpeg run whose media time stands still this long is stuck: stopped, and the job retried.
-STALL_SECONDS = 300
 
 
 @dataclass(kw_only=True)
@@ -118,7 +116,7 @@ def _fetch(plan: Plan, directory: Path, settings: FactorySettings, run: JobRun) 
     for url in urls:  # the captured media URL first; the page again if that link has gone stale
         try:
             got = download(url, directory, _download_limits(settings), on_progress=run.download_progress)
-        except (RejectedError, Stopped, LeaseLost):
+        except (RejectedError, Stopped, LeaseLost, Overdue):
             raise  # too big or too long (the page will not change that), or told to stop
         except Exception as exc:  # noqa: BLE001 - try the next URL, report the last failure
             error = exc
@@ -160,7 +158,8 @@ def _encode(
                     loudness_meter=meter_filter() if info.audio else None)  # fmt: skip
     poster_at = min((info.duration_s or 0) / 4, 60.0)
     return package(source, profile, directory / "asset", preset=preset, poster_at_s=poster_at, checks=checks,
-                   on_progress=run.media_progress(info.duration_s), stall_seconds=STALL_SECONDS)  # fmt: skip
+                   on_progress=run.media_progress(info.duration_s), stall_seconds=run.stall_seconds,
+                   timeout=run.seconds_left())  # fmt: skip
 
 
 def _output_duration_check(packaged: Packaged, info: MediaInfo, video: VideoInfo) -> None:
@@ -264,8 +263,9 @@ def make_asset(rt: Runtime, run: JobRun, governor: QualityGovernor | None = None
     with run.step("analyse"):
         info = analyse(str(source_path))
         video = admit(info, _limits(factory))
+        run.allow_for_media(info.duration_s or 0.0)
         measured = first_pass(str(source_path), info, video, on_progress=run.media_progress(info.duration_s),
-                              stall_seconds=STALL_SECONDS).loudness  # fmt: skip
+                              stall_seconds=run.stall_seconds, timeout=run.seconds_left()).loudness  # fmt: skip
     _record_analysis(rt, run.lease, info, video, measured)
     preset = governor.preset(profile_name) if governor else profile.x264_preset
     encode_started = time.monotonic()
@@ -357,6 +357,8 @@ def run_job(
         except Exception as exc:  # noqa: BLE001 - a tool, the disk or the network: worth another attempt
             # Our own errors say what failed; a stray Python error needs its type to make sense.
             reason = str(exc) if isinstance(exc, VVTVError) else f"{type(exc).__name__}: {exc}"
+            if (overdue := run.overdue()) and overdue not in reason:  # ffmpeg killed at the deadline, say
+                reason = f"{overdue} ({reason})"
             if not retry or lease.attempt >= lease.max_attempts:
                 return _give_up(rt, lease, f"{reason} (attempt {lease.attempt} of {lease.max_attempts})")
             delay = jobs.backoff_seconds(lease.attempt, base=settings.factory.retry_backoff_seconds,
