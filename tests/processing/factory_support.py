@@ -50,6 +50,7 @@ FACTORY_TEST_SETTINGS = {
     "poll_seconds": 0.2,
     "vmaf_subsample": 5,
     "min_free_bytes": 0,
+    "max_download_bytes": 200_000_000,  # a job starts only with this much free
     "allowed_hosts": ["127.0.0.1"],
 }
 

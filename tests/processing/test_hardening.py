@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 import factory_media as media
-from factory_support import make_runtime, media_server, wait_for, worker_thread
+from factory_support import SLOW_PROFILE, make_runtime, media_server, wait_for, worker_thread
 from test_worker import add_plan, event_kinds, job_for, plan_status
 from vvtv.errors import InputError
 from vvtv.processing import factory, jobs
@@ -95,3 +95,51 @@ def test_a_stuck_job_is_retried_by_the_worker_while_attempts_remain(make_runtime
     job = job_for(rt, plan_id)
     assert job.attempts == 2 and "no progress for 1 s (attempt 2 of 2)" in job.error
     assert "factory.retry" in event_kinds(rt)
+
+
+class SmallDisk:
+    """A disk of `size` bytes holding the data folder: free is what the files under it leave (sparse ones too)."""
+
+    def __init__(self, data_dir: Path, size: int) -> None:
+        self.data_dir, self.size = data_dir, size
+
+    def used(self) -> int:
+        return sum(p.stat().st_size for p in self.data_dir.rglob("*") if p.is_file())
+
+    def free(self, _folder: Path) -> int:
+        return max(self.size - self.used(), 0)
+
+
+MB = 1_000_000
+
+
+def test_a_job_starts_only_with_room_for_the_download_cap(make_runtime, media_server, monkeypatch):  # noqa: ANN001
+    base, root = media_server
+    media.pal_25(root / "clip.mp4")
+    rt = make_runtime(min_free_bytes=10 * MB, max_download_bytes=50 * MB)
+    disk = SmallDisk(rt.settings.data_dir, 0)
+    disk.size = disk.used() + 59 * MB  # room for the reserve, not for the reserve and a full download
+    monkeypatch.setattr(factory, "free_bytes", disk.free)
+    plan_id = add_plan(rt, base + "/clip.mp4")
+    with worker_thread(rt):
+        wait_for(lambda: "factory.disk-low" in event_kinds(rt), timeout=30, what="the disk-low event")
+        assert job_for(rt, plan_id).attempts == 0, "not started"
+        disk.size += 2 * MB  # another program freed some space
+        wait_for(lambda: plan_status(rt, plan_id) == PlanStatus.DONE, timeout=60, what="the job, once there is room")
+
+
+def test_a_disk_filling_up_during_the_encode_stops_the_job(make_runtime, media_server, monkeypatch):  # noqa: ANN001
+    base, root = media_server
+    media.encode(root / "long.mp4", media.picture("640x360"), media.tone(), args=[*media.X264, *media.AAC], seconds=24)
+    rt = make_runtime(SLOW_PROFILE, min_free_bytes=10 * MB, max_download_bytes=50 * MB, max_attempts=1)
+    disk = SmallDisk(rt.settings.data_dir, 10**12)
+    monkeypatch.setattr(factory, "free_bytes", disk.free)
+    plan_id = add_plan(rt, base + "/long.mp4")
+    with worker_thread(rt):
+        wait_for(lambda: (job := job_for(rt, plan_id)) is not None and job.step == "encode", timeout=60,
+                 what="the encode to start")  # fmt: skip
+        disk.size = disk.used() + 5 * MB  # something else fills the disk: under the 10 MB reserve
+        wait_for(lambda: plan_status(rt, plan_id) == PlanStatus.FAILED, timeout=60, what="the job to stop")
+    job = job_for(rt, plan_id)
+    assert "disk short" in job.error and "the running job" in job.error, job.error
+    assert not list((rt.settings.media_dir / "assets").glob("*")), "nothing half-made was published"

@@ -56,6 +56,52 @@ HEARTBEAT_SECONDS = 5.0
 MIN_OUTPUT_SHARE = 0.9
 
 
+DISK_CHECK_SECONDS = 2.0  # how often a running job looks at the free space again
+TS_OVERHEAD = 1.1  # MPEG-TS packaging adds about 10% to the encoded rates
+
+
+class DiskShort(VVTVError):
+    """Not enough free space for the job (it is retried later, when there may be more)."""
+
+
+def free_bytes(folder: Path) -> int:
+    """Free space on the disk holding `folder`: the one place the Factory asks (tests stand in a small disk)."""
+    return shutil.disk_usage(folder).free
+
+
+class DiskRoom:
+    """The media folder's disk: room for a job before it starts, kept while it runs.
+
+    factory.min_free_bytes always stays free, for the Broadcaster and the database.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.folder = settings.media_dir
+        self.reserve = settings.factory.min_free_bytes
+        self._checked_at = 0.0
+
+    def has_room(self, needed: int) -> bool:
+        return free_bytes(self.folder) >= self.reserve + needed
+
+    def require(self, needed: int, what: str) -> None:
+        free = free_bytes(self.folder)
+        if free < self.reserve + needed:
+            raise DiskShort(f"disk short: {free} bytes free under {self.folder}, {what} needs {needed} "
+                            f"beyond factory.min_free_bytes ({self.reserve})")  # fmt: skip
+
+    def keep(self) -> None:
+        """Called from a job's progress reports: another writer may be filling the disk meanwhile."""
+        if time.monotonic() - self._checked_at >= DISK_CHECK_SECONDS:
+            self._checked_at = time.monotonic()
+            self.require(0, "the running job")
+
+
+def outputs_bytes(profile: Profile, seconds: float) -> int:
+    """What the encode of `seconds` of source writes at most: every rendition at its peak rates."""
+    kbps = sum(r.video_kbps + r.audio_kbps for r in profile.renditions)
+    return int(seconds * kbps * 1000 / 8 * TS_OVERHEAD)
+
+
 @dataclass(kw_only=True)
 class Outcome:
     asset_id: int | None = None
@@ -256,6 +302,8 @@ def make_asset(rt: Runtime, run: JobRun, governor: QualityGovernor | None = None
     _clear_leftovers(rt, run.lease)
     directory = workspace(settings, run.lease)
     directory.mkdir(parents=True)
+    room = DiskRoom(settings)
+    run.also_check(room.keep)
 
     with run.step("fetch"):
         source_path, found_title, downloaded = _fetch(plan, directory, factory, run)
@@ -264,6 +312,7 @@ def make_asset(rt: Runtime, run: JobRun, governor: QualityGovernor | None = None
         info = analyse(str(source_path))
         video = admit(info, _limits(factory))
         run.allow_for_media(info.duration_s or 0.0)
+        room.require(outputs_bytes(profile, info.duration_s or 0.0), "the encode")
         measured = first_pass(str(source_path), info, video, on_progress=run.media_progress(info.duration_s),
                               stall_seconds=run.stall_seconds, timeout=run.seconds_left()).loudness  # fmt: skip
     _record_analysis(rt, run.lease, info, video, measured)
@@ -374,7 +423,8 @@ def run_job(
 
 
 def _disk_ok(rt: Runtime) -> bool:
-    return shutil.disk_usage(rt.settings.media_dir).free >= rt.settings.factory.min_free_bytes
+    """Room for a job to start: its download may take up to the download cap."""
+    return DiskRoom(rt.settings).has_room(rt.settings.factory.max_download_bytes)
 
 
 def run(rt: Runtime) -> None:
@@ -404,8 +454,9 @@ def run(rt: Runtime) -> None:
         if not _disk_ok(rt):
             if not disk_low:
                 housekeeper.maybe_run(now=True)
-                rt.record_event("factory.disk-low", f"less than {factory.min_free_bytes} bytes free under "
-                                f"{rt.settings.media_dir}; no job starts until there is more")  # fmt: skip
+                needed = factory.min_free_bytes + factory.max_download_bytes
+                rt.record_event("factory.disk-low", f"less than {needed} bytes free under {rt.settings.media_dir} "
+                                "(factory.min_free_bytes + max_download_bytes); no job starts until there is more")  # fmt: skip
             disk_low = True
             rt.stop.wait(factory.poll_seconds)
             continue

@@ -52,6 +52,7 @@ class JobRun:
         self._moved_at = self._started
         self._reporting = False  # the current step reports progress, so standing still means stuck
         self._bytes = 0
+        self._checks: list[Callable[[], None]] = []
         self._lost = threading.Event()
         self._finished = threading.Event()
         self._keeper = threading.Thread(target=self._keep, name=f"lease-{lease.job_id}", daemon=True)
@@ -105,6 +106,12 @@ class JobRun:
             raise LeaseLost(f"job {self.lease.job_id} was taken over by another worker")
         if reason := self.overdue():
             raise Overdue(reason)
+        for also in self._checks:
+            also()
+
+    def also_check(self, check: Callable[[], None]) -> None:
+        """Run `check` with every check(): it raises to stop the work (the disk filling up, say)."""
+        self._checks.append(check)
 
     def progress(self, fraction: float) -> None:
         """Called from ffmpeg's and yt-dlp's progress reports: the place to stop them."""
