@@ -4,6 +4,7 @@ programme boundaries, and the restreamer survives the server going away."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -14,10 +15,16 @@ import pytest
 from conftest import make_programme, tiny_settings
 from nginxrtmp import start_nginx_rtmp
 
+from sqlalchemy import select
+
 from vvtv.broadcast.restream import Restreamer
+from vvtv.control.vvtvctl import _render_status, status
 from vvtv.clock import SystemClock
 from vvtv.programming.programmer import Programmer
 from vvtv.runtime import Runtime
+from vvtv.storage.models import Event
+
+STREAM_KEY = "live_81723_Qw3rTy5ecr3tK3y"
 
 
 @pytest.fixture
@@ -70,15 +77,19 @@ def test_channel_restreams_continuously_to_nginx_rtmp(live_runtime: Runtime, tmp
     assert restreamer.segments_sent >= 4 and restreamer.failures == 0
 
 
-def test_restreamer_restarts_ffmpeg_when_the_server_goes_away(live_runtime: Runtime, tmp_path: Path) -> None:
+def test_restreamer_restarts_ffmpeg_when_the_server_goes_away_and_never_shows_the_stream_key(  # noqa: ANN001
+    live_runtime: Runtime, tmp_path: Path, caplog, capsys
+) -> None:
     rt = live_runtime
     make_programme(rt, 6)
     Programmer(rt).fill("main")
     nginx = start_nginx_rtmp(tmp_path / "first")
-    restreamer = Restreamer(rt, "main", nginx.url("main"))
+    restreamer = Restreamer(rt, "main", nginx.url(STREAM_KEY))  # as Twitch or YouTube give it: the stream key
+    caplog.set_level(logging.DEBUG)
     try:
         restreamer.start()
         time.sleep(8)
+        assert nginx.recording(STREAM_KEY).stat().st_size > 0, "the stream reached the server under its key"
         nginx.process.kill()  # the RTMP server dies: ffmpeg fails, the restreamer backs off and retries
         nginx.process.wait()
         deadline = time.monotonic() + 30
@@ -89,12 +100,15 @@ def test_restreamer_restarts_ffmpeg_when_the_server_goes_away(live_runtime: Runt
         restreamer.join(timeout=15)
     assert restreamer.failures >= 1
     with rt.db.session() as session:
-        from sqlalchemy import select
-
-        from vvtv.storage.models import Event
-
-        event = session.scalars(select(Event).where(Event.kind == "restream-restart")).first()
-    assert event is not None and nginx.url("main") in event.message
+        events = session.scalars(select(Event)).all()
+        shown = [f"{e.kind} {e.message} {json.dumps(e.data)}" for e in events]
+    restart = next(line for line in shown if line.startswith("restream-restart"))
+    assert nginx.url("") in restart, "the event still says which server"
+    assert not [line for line in shown if STREAM_KEY in line], "the stream key is in an event"
+    assert not [r for r in caplog.records if STREAM_KEY in r.getMessage()], "the stream key is in a log record"
+    state = status(rt)
+    _render_status(state)
+    assert STREAM_KEY not in json.dumps(state) + capsys.readouterr().out, "the stream key is in `vvtvctl status`"
 
 
 def test_restreamer_restarts_ffmpeg_when_its_output_stalls(tmp_path: Path) -> None:
@@ -128,10 +142,6 @@ def test_restreamer_restarts_ffmpeg_when_its_output_stalls(tmp_path: Path) -> No
         nginx.stop()
     assert restreamer.segments_sent >= sent + 3, f"no recovery after the stall (noticed after {stalled_after:.0f} s)"
     with rt.db.session() as session:
-        from sqlalchemy import select
-
-        from vvtv.storage.models import Event
-
         causes = [e.data["cause"] for e in session.scalars(select(Event).where(Event.kind == "restream-restart"))]
     assert "stalled" in causes
     assert _streams(nginx.recording("main")) == ["aac", "h264"]  # the stream published after the stall

@@ -8,21 +8,41 @@ The restreamer starts a segment behind the live edge so ffmpeg's real-time
 reading (-re) always has a cushion, and restarts ffmpeg when it dies or when
 its output stalls (healing.restream_stall_seconds without progress: a server
 that stopped reading but kept the connection open).
+
+An RTMP URL carries a secret: the stream key (Twitch, YouTube: everything
+after the application's name) and maybe a password. Events, logs and the
+heartbeat show the URL with both hidden (`shown_url`), and ffmpeg's own
+messages are scrubbed of them before they are kept.
 """
 
 from __future__ import annotations
 
 import threading
+from urllib.parse import urlsplit
 
 from vvtv.broadcast import schedule
 from vvtv.broadcast.timeline import Timeline
 from vvtv.clock import US
-from vvtv.errors import ConfigError
+from vvtv.errors import ConfigError, ToolError
 from vvtv.processing.ffmpeg import FedFFmpeg
 from vvtv.processing.package import SEGMENT_PATTERN
 from vvtv.runtime import Runtime
 
 MAX_BACKOFF_SECONDS = 30
+HIDDEN = "***"
+
+
+def url_secrets(url: str) -> list[str]:
+    """The parts of an RTMP URL that must never be shown: the stream key, its query, a password."""
+    parts = urlsplit(url)
+    _app, _, key = parts.path.lstrip("/").partition("/")
+    return [secret for secret in (key, parts.query, parts.password or "") if secret]
+
+
+def hide_secrets(text: str, url: str) -> str:
+    for secret in sorted(url_secrets(url), key=len, reverse=True):
+        text = text.replace(secret, HIDDEN)
+    return text
 
 
 def restream_args(url: str) -> list[str]:
@@ -38,6 +58,7 @@ class Restreamer:
         self.rt = rt
         self.channel = channel
         self.url = url
+        self.shown_url = hide_secrets(url, url)
         self.rendition = rt.settings.profile_for(channel).top.name
         self.stall_seconds = rt.settings.healing.restream_stall_seconds
         self.ffmpeg: FedFFmpeg | None = None
@@ -104,15 +125,18 @@ class Restreamer:
             why = f"stalled (no progress for {self.stall_seconds:g} s)" if stalled else "stopped"
             self.rt.record_event(
                 "restream-restart",
-                f"RTMP output to {self.url} {why}; restarting in {backoff} s",
+                f"RTMP output to {self.shown_url} {why}; restarting in {backoff} s",
                 channel=self.channel,
                 cause="stalled" if stalled else "exited",
-                stderr=self.ffmpeg.stderr_tail()[-2000:],
+                stderr=hide_secrets(self.ffmpeg.stderr_tail(), self.url)[-2000:],
             )
             self.ffmpeg = None
             if self.rt.stop.wait(backoff):
                 return False
-        self.ffmpeg = FedFFmpeg(restream_args(self.url), stall_seconds=self.stall_seconds)
+        try:
+            self.ffmpeg = FedFFmpeg(restream_args(self.url), stall_seconds=self.stall_seconds)
+        except ToolError as exc:  # its command line holds the key
+            raise ToolError(hide_secrets(str(exc), self.url)) from None
         return True
 
 
@@ -130,7 +154,7 @@ def run(rt: Runtime) -> None:
     started = rt.clock.now_us()
     while not rt.stop.wait(2.0):
         rt.heartbeat("restream", started, channels={
-            r.channel: {"url": r.url, "segments_sent": r.segments_sent, "restarts": r.failures, "stalls": r.stalls}
+            r.channel: {"url": r.shown_url, "segments_sent": r.segments_sent, "restarts": r.failures, "stalls": r.stalls}
             for r in restreamers
         })  # fmt: skip
     for restreamer in restreamers:
