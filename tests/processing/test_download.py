@@ -80,8 +80,8 @@ def test_a_vod_hls_playlist_is_fetched_by_yt_dlp_itself(media_server, tmp_path: 
     base, root = media_server
     vod = root / "vod"
     vod.mkdir()
-    media.encode(vod / "index.m3u8", media.picture("480x270"), media.tone(),
-                 args=[*media.X264, *media.AAC, "-f", "hls", "-hls_time", "2", "-hls_playlist_type", "vod"])  # fmt: skip
+    hls = ["-f", "hls", "-hls_time", "2", "-hls_playlist_type", "vod"]
+    media.encode(vod / "index.m3u8", media.picture("480x270"), media.tone(), args=[*media.X264, *media.AAC, *hls])
     folder = tmp_path / "job"
     folder.mkdir()
     started_programs.clear()

@@ -85,7 +85,9 @@ def test_a_job_whose_ffmpeg_hangs_is_stopped_and_gives_its_lease_back(  # noqa: 
     assert ffmpeg_children() == [], "the hung ffmpeg was killed"
 
 
-def test_a_stuck_job_is_retried_by_the_worker_while_attempts_remain(make_runtime, media_server, encode_hangs):  # noqa: ANN001
+def test_a_stuck_job_is_retried_by_the_worker_while_attempts_remain(  # noqa: ANN001
+    make_runtime, media_server, encode_hangs
+):
     base, root = media_server
     media.pal_25(root / "clip.mp4")
     rt = make_runtime(job_stall_seconds=1, max_attempts=2)

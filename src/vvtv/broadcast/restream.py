@@ -154,7 +154,8 @@ def run(rt: Runtime) -> None:
     started = rt.clock.now_us()
     while not rt.stop.wait(2.0):
         rt.heartbeat("restream", started, channels={
-            r.channel: {"url": r.shown_url, "segments_sent": r.segments_sent, "restarts": r.failures, "stalls": r.stalls}
+            r.channel: {"url": r.shown_url, "segments_sent": r.segments_sent, "restarts": r.failures,
+                        "stalls": r.stalls}
             for r in restreamers
         })  # fmt: skip
     for restreamer in restreamers:

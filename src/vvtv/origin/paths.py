@@ -88,4 +88,5 @@ def content_type(path: Path) -> str:
 
 def media_tree(media_dir: Path) -> ServedTree:
     """What viewers may fetch from the media folder: the channels, the assets, and /live.m3u8."""
-    return ServedTree(folder=media_dir, roots=frozenset({"channels", "assets", "live.m3u8"}), types=frozenset(MEDIA_TYPES))
+    roots = frozenset({"channels", "assets", "live.m3u8"})
+    return ServedTree(folder=media_dir, roots=roots, types=frozenset(MEDIA_TYPES))

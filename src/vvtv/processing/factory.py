@@ -455,8 +455,9 @@ def run(rt: Runtime) -> None:
             if not disk_low:
                 housekeeper.maybe_run(now=True)
                 needed = factory.min_free_bytes + factory.max_download_bytes
-                rt.record_event("factory.disk-low", f"less than {needed} bytes free under {rt.settings.media_dir} "
-                                "(factory.min_free_bytes + max_download_bytes); no job starts until there is more")  # fmt: skip
+                rt.record_event("factory.disk-low", f"less than {needed} bytes (factory.min_free_bytes + "
+                                f"max_download_bytes) free under {rt.settings.media_dir}; no job starts until there "
+                                "is more")  # fmt: skip
             disk_low = True
             rt.stop.wait(factory.poll_seconds)
             continue

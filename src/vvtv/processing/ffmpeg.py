@@ -181,7 +181,8 @@ def probe(path_or_url: str, *, timeout: float = 60, protocols: str = LOCAL_FILES
         "-show_format", "-show_streams", path_or_url,
     ]  # fmt: skip
     try:
-        done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout,
+                              preexec_fn=die_with_parent)  # fmt: skip
     except subprocess.TimeoutExpired as exc:
         raise InputError(f"{path_or_url}: ffprobe timed out after {timeout:.0f} s") from exc
     except OSError as exc:
