@@ -26,7 +26,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from vvtv.broadcast.buffer import BufferAhead, buffer_ahead
 from vvtv.clock import US, iso
@@ -62,6 +62,7 @@ class PlanEvidence(BaseModel):
     licence_url: str | None = None
     found_on: str = ""  # the results page that linked to it
     refused_requests: list[str] = Field(default_factory=list)
+    tried: list[str] = Field(default_factory=list)  # what was done on the page, in order (consent, clicks, scrolls)
 
 
 @dataclass(kw_only=True)
@@ -121,11 +122,21 @@ class DiscoveryReport:
 
 @dataclass(kw_only=True)
 class Visit:
-    """What a successful visit to a video page brought back."""
+    """What a visit to a video page brought back, so far: a failed visit keeps what it had read."""
 
-    metadata: PageMetadata
-    playback: PlaybackReport
+    found_on: str
     refused_requests: list[str]
+    metadata: PageMetadata | None = None
+    playback: PlaybackReport | None = None
+    tried: list[str] = field(default_factory=list)
+
+    def evidence(self) -> PlanEvidence:
+        meta = self.metadata
+        return PlanEvidence(
+            playback=self.playback, metadata_sources=meta.sources if meta else {},
+            licence_url=meta.licence_url if meta else None, found_on=self.found_on,
+            refused_requests=self.refused_requests, tried=self.tried,
+        )  # fmt: skip
 
 
 class Curator:
@@ -266,7 +277,7 @@ class Curator:
                     if any(o.page_url == link for o in report.outcomes):
                         continue  # on an earlier results page, or seen before the browser died
                     began = time.monotonic()
-                    outcome = await self._visit_link(session, link, results.url)
+                    outcome = await self._visit_link(session, link, results.url, profile)
                     outcome.seconds = round(time.monotonic() - began, 2)
                     report.outcomes.append(outcome)
                     self.on_progress()
@@ -284,7 +295,9 @@ class Curator:
         finally:
             await results.close()
 
-    async def _visit_link(self, session: BrowserSession, url: str, found_on: str) -> Outcome:
+    async def _visit_link(
+        self, session: BrowserSession, url: str, found_on: str, profile: sites.SiteProfile | None = None
+    ) -> Outcome:
         known = self._known_plan(Plan.page_url == url)
         if known:
             return Outcome(page_url=url, status=SKIPPED, reason=f"already planned as #{known.id} ({known.status.value})",
@@ -294,19 +307,37 @@ class Curator:
             self.rt.record_event("discovery-refused", f"{url}: {why}", channel=self.channel.name, url=url)
             return Outcome(page_url=url, status=SKIPPED, reason=why)
         page = await session.new_page()
+        visit = Visit(found_on=found_on, refused_requests=page.refused)
         try:
-            visit = await self._visit(page, url, found_on)
+            await self._visit(page, url, visit, profile.play_control if profile else None)
         except PageFailed as exc:
             if not await session.healthy():
                 # Not the page's fault: the whole browser stopped answering.
                 return await self._browser_failed(session, url, f"the browser stopped answering on {url}")
-            evidence = PlanEvidence(found_on=found_on, refused_requests=page.refused)
-            return self._save(url, None, None, evidence, PlanStatus.REJECTED, str(exc))
+            return self._reject(url, visit, str(exc))
         except BrowserCrashed as exc:
             return await self._browser_failed(session, url, str(exc))
+        except SQLAlchemyError:
+            raise  # the database's trouble, not the page's: the link stays unvisited
+        except Exception as exc:  # noqa: BLE001 - whatever a page's scripts broke, the link is settled, not retried forever
+            return self._broken_by_page(url, visit, exc)
         finally:
             await page.close()
-        return await self._decide(url, visit, found_on)
+        try:
+            return await self._decide(url, visit)
+        except SQLAlchemyError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - values read from the page may still trip the standards or the judge
+            return self._broken_by_page(url, visit, exc)
+
+    def _reject(self, url: str, visit: Visit, reason: str) -> Outcome:
+        return self._save(url, visit.metadata, visit.playback, visit.evidence(), PlanStatus.REJECTED, reason)
+
+    def _broken_by_page(self, url: str, visit: Visit, exc: Exception) -> Outcome:
+        log.warning("curator: %s broke the visit", url, exc_info=exc)
+        what = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+        self.rt.record_event("discovery-page-error", f"{url}: {what}", channel=self.channel.name, url=url)
+        return self._reject(url, visit, f"the page broke the curator's visit ({what})")
 
     async def _browser_failed(self, session: BrowserSession, url: str, why: str) -> Outcome:
         """The browser died or hung on this page: restart it; the page is tried again next time."""
@@ -314,35 +345,40 @@ class Curator:
         self.rt.record_event("browser-restarted", f"{url}: {why}", channel=self.channel.name, url=url)
         return Outcome(page_url=url, status=FAILED, reason=f"{why}; the browser was restarted")
 
-    async def _visit(self, page: BrowserPage, url: str, found_on: str) -> Visit:
-        await page.goto(url, referer=found_on)
+    async def _visit(self, page: BrowserPage, url: str, visit: Visit, play_control: str | None) -> None:
+        """Fill `visit` as the visit goes, so that a failure part-way keeps what was read."""
+        await page.goto(url, referer=visit.found_on)
         human = self._human(page)
         await human.glance()
         raw = RawPage.model_validate(await page.main.evaluate(COLLECT_SCRIPT))
-        report = await watch(page, human, self.settings)
-        return Visit(metadata=parse_metadata(raw), playback=report, refused_requests=page.refused)
+        visit.metadata = parse_metadata(raw)
+        visit.playback = await watch(page, human, self.settings, visit.tried, play_control=play_control)
 
-    def _standards(self, visit: Visit) -> str | None:
+    def _standards(self, playback: PlaybackReport, meta: PageMetadata) -> str | None:
         """Why the video falls short of the channel's standards before any judge is asked, or None."""
-        short = shortfall(visit.playback, self.settings)
+        short = shortfall(playback, self.settings)
         if short:
             return short
-        if not visit.playback.media_url:
+        if playback.live:
+            return f"a live stream ({playback.live}): only recordings of a known length can be broadcast"
+        if playback.duration_s is None:
+            return "unknown length: the player reports no finite duration, so it cannot be broadcast"
+        if not playback.media_url:
             return "the media URL could not be captured from the network"
-        duration = visit.playback.duration_s or visit.metadata.duration_s
+        duration = playback.duration_s
         if duration is not None and duration < self.settings.min_duration_seconds:
             return f"too short: {duration:.0f} s (the minimum is {self.settings.min_duration_seconds:g} s)"
         if duration is not None and duration > self.settings.max_duration_seconds:
             return f"too long: {duration:.0f} s (the maximum is {self.settings.max_duration_seconds:g} s)"
-        if self.settings.require_open_licence and not (visit.metadata.licence and OPEN_LICENCE.search(visit.metadata.licence)):
-            return f"no open licence found on the page (found: {visit.metadata.licence or 'nothing'})"
+        if self.settings.require_open_licence and not (meta.licence and OPEN_LICENCE.search(meta.licence)):
+            return f"no open licence found on the page (found: {meta.licence or 'nothing'})"
         return None
 
-    async def _decide(self, url: str, visit: Visit, found_on: str) -> Outcome:
+    async def _decide(self, url: str, visit: Visit) -> Outcome:
         meta, report = visit.metadata, visit.playback
-        evidence = PlanEvidence(playback=report, metadata_sources=meta.sources, licence_url=meta.licence_url,
-                                found_on=found_on, refused_requests=visit.refused_requests)  # fmt: skip
-        reason = self._standards(visit)
+        assert meta is not None and report is not None  # a visit that got here read both
+        evidence = visit.evidence()
+        reason = self._standards(report, meta)
         if reason is None and report.media_url:
             twin = self._known_plan(Plan.media_url == report.media_url)
             if twin:

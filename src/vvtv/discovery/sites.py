@@ -115,6 +115,7 @@ class SiteProfile(BaseModel):
     search_submit: str | None = None
     result_links: str | None = None
     next_page: str | None = None
+    play_control: str | None = None  # on a video page: what starts its player
 
 
 def load_profiles(directory: Path | None) -> dict[str, SiteProfile]:
