@@ -54,3 +54,12 @@ def test_a_progressive_file_is_the_media_request_the_video_played() -> None:
     assert media_from_network(network, "https://x/feature.mp4") == ("https://x/feature.mp4", "progressive")
     assert media_from_network(network, "https://elsewhere/redirected.mp4") == ("https://x/trailer.mp4", "progressive")
     assert media_from_network([record("https://x/a.css", "stylesheet")], "") == (None, None)
+
+
+def test_the_segments_of_a_stream_are_never_taken_for_a_progressive_file() -> None:
+    network = [
+        record("https://x/seg_000.ts", "xhr", "video/mp2t"),
+        record("https://x/chunk-1.m4s", "fetch", "video/iso.segment"),
+        record("https://x/init.m4s", "fetch", "video/mp4"),
+    ]
+    assert media_from_network(network, "blob:https://x/abc") == (None, None)

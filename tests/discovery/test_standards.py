@@ -1,0 +1,45 @@
+"""The channel's standards a watched video must meet before any judge is asked (Curator._standards)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from demosite import curator_settings
+
+from vvtv.discovery.curator import Curator
+from vvtv.llm.fallback import DeterministicJudge, LexicalSimilarity
+from vvtv.llm.judge import Judge
+from vvtv.discovery.metadata import PageMetadata
+from vvtv.discovery.playback import PlaybackReport
+from vvtv.runtime import Runtime
+
+META = PageMetadata(title="Harbour", licence="CC BY 4.0", duration_s=600)
+PLAYED = PlaybackReport(played=True, started_by="click", width=1280, height=720, duration_s=600, watched_s=2.0,
+                        advanced_s=2.0, total_frames=30, media_url="https://x/master.m3u8", media_kind="hls")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def curator(tmp_path_factory: pytest.TempPathFactory) -> Curator:
+    rt = Runtime.open(curator_settings(tmp_path_factory.mktemp("standards"), "http://127.0.0.1:9/"))
+    # No judge is asked here: word overlap spares loading the embedding model.
+    judge = Judge(rt.settings.llm, clock=rt.clock, fallback=DeterministicJudge(LexicalSimilarity()))
+    yield Curator(rt, judge=judge)
+    judge.close()
+    rt.db.dispose()
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({}, None),
+        ({"live": "its HLS playlist has no EXT-X-ENDLIST"}, "a live stream (its HLS playlist has no EXT-X-ENDLIST): "
+         "only recordings of a known length can be broadcast"),
+        ({"live": "the player's duration is Infinity", "duration_s": None}, "a live stream (the player's duration is "
+         "Infinity): only recordings of a known length can be broadcast"),
+        ({"duration_s": None}, "unknown length: the player reports no finite duration, so it cannot be broadcast"),
+        ({"duration_s": 3.0}, "too short: 3 s (the minimum is 5 s)"),
+    ],
+)  # fmt: skip
+def test_live_and_unknown_length_media_are_rejected(curator: Curator, changes: dict, reason: str | None) -> None:
+    assert curator._standards(PLAYED.model_copy(update=changes), META) == reason
