@@ -54,11 +54,13 @@ class PostgresCluster:
         return {"user": SERVICE_USER, "group": pwd.getpwnam(SERVICE_USER).pw_gid}
 
     def start(self) -> None:
+        """Start the server: on a new cluster, or again on the data of one halted (halt())."""
         data = self.folder / "data"
         binary = postgres_bin()
-        subprocess.run([str(binary / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                        "--no-sync"], check=True, capture_output=True, **self._as_owner())  # fmt: skip
-        log = (self.folder / "postgres.log").open("wb")
+        if not data.exists():
+            subprocess.run([str(binary / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
+                            "--no-sync"], check=True, capture_output=True, **self._as_owner())  # fmt: skip
+        log = (self.folder / "postgres.log").open("ab")  # appended to on a restart
         self.process = subprocess.Popen(
             [str(binary / "postgres"), "-D", str(data), "-p", str(self.port), "-c", "listen_addresses=127.0.0.1",
              "-c", f"unix_socket_directories={self.folder}", "-c", "fsync=off", "-c", "max_connections=200"],
@@ -82,7 +84,8 @@ class PostgresCluster:
             connection.execute(f'CREATE DATABASE "{name}"')
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
 
-    def stop(self) -> None:
+    def halt(self) -> None:
+        """Stop the server and keep its data: start() runs it again, as a database outage ends."""
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
             try:
@@ -90,6 +93,9 @@ class PostgresCluster:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+    def stop(self) -> None:
+        self.halt()
         shutil.rmtree(self.folder, ignore_errors=True)
 
 

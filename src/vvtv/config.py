@@ -559,6 +559,20 @@ class SupervisorSettings(BaseModel):
         default_factory=lambda: ["programmer", "broadcaster", "origin", "demo", "factory", "demo-site", "curator"]
     )
     max_backoff_seconds: float = Field(default=30, gt=0)
+    # A role whose heartbeat has not advanced for this long while its process lives is hung:
+    # killed and restarted. Each is above the role's longest quiet stretch when healthy (the
+    # Curator heartbeats after every link it visits, the Factory every few seconds of a job).
+    hang_seconds: dict[str, float] = Field(
+        default_factory=lambda: {"broadcaster": 20, "programmer": 60, "factory": 300, "curator": 600}
+    )
+
+    @field_validator("hang_seconds")
+    @classmethod
+    def _positive(cls, value: dict[str, float]) -> dict[str, float]:
+        bad = {role: seconds for role, seconds in value.items() if seconds <= 0}
+        if bad:
+            raise ValueError(f"must be more than 0 seconds: {bad}")
+        return value
 
 
 def _default_profiles() -> dict[str, Profile]:

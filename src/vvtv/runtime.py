@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +14,11 @@ from vvtv.clock import Clock, SystemClock
 from vvtv.config import Settings
 from vvtv.storage.db import Database
 from vvtv.storage.models import Event, Heartbeat
+
+log = logging.getLogger(__name__)
+
+# Waits between attempts while the database does not answer: 1, 2, 4 ... seconds, at most this.
+DATABASE_RETRY_MAX_SECONDS = 10.0
 
 
 @dataclass(kw_only=True)
@@ -35,12 +42,55 @@ class Runtime:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: self.stop.set())
 
-    def record_event(self, kind: str, message: str, *, channel: str | None = None, **data: Any) -> None:
+    def record_event(
+        self, kind: str, message: str, *, channel: str | None = None, at_us: int | None = None, **data: Any
+    ) -> None:
+        """`at_us`: when it happened, for an event written later than that (kept while the database was away)."""
+        at_us = self.clock.now_us() if at_us is None else at_us
         with self.db.session() as session:
-            session.add(Event(at_us=self.clock.now_us(), kind=kind, channel=channel, message=message, data=data))
+            session.add(Event(at_us=at_us, kind=kind, channel=channel, message=message, data=data))
 
     def heartbeat(self, role: str, started_at_us: int, **data: Any) -> None:
         with self.db.session() as session:
             session.merge(
                 Heartbeat(role=role, pid=os.getpid(), started_at_us=started_at_us, at_us=self.clock.now_us(), data=data)
             )
+
+
+@dataclass(kw_only=True)
+class DatabaseOutage:
+    """A role that carries on without the database: says once that it is gone, retries with
+    backoff, and records how long it was away when it answers again."""
+
+    rt: Runtime
+    role: str
+    since: float | None = None  # monotonic time of the first failure of the current outage
+    failures: int = 0
+    retry_at: float = 0.0
+
+    @property
+    def ongoing(self) -> bool:
+        return self.since is not None
+
+    def due(self) -> bool:
+        """Whether to use the database now: always while it answers, after the backoff while it does not."""
+        return time.monotonic() >= self.retry_at
+
+    def failed(self, exc: Exception) -> None:
+        if self.since is None:
+            self.since = time.monotonic()
+            log.warning("%s: the database is unavailable (%s: %s); carrying on without it, retrying",
+                        self.role, type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")  # fmt: skip
+        self.failures += 1
+        self.retry_at = time.monotonic() + min(2.0 ** (self.failures - 1), DATABASE_RETRY_MAX_SECONDS)
+
+    def answered(self) -> None:
+        """The database answered: if it was away, say so, in the log and as an Event."""
+        if self.since is None:
+            return
+        seconds = time.monotonic() - self.since
+        self.rt.record_event(f"{self.role}.database-back", f"{self.role}: the database answers again after "
+                             f"{seconds:.0f} s away ({self.failures} failed attempts)",
+                             seconds=round(seconds, 1), failures=self.failures)  # fmt: skip
+        log.warning("%s: the database answers again after %.0f s", self.role, seconds)
+        self.since, self.failures, self.retry_at = None, 0, 0.0

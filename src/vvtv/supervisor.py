@@ -2,6 +2,10 @@
 
 Children get PR_SET_PDEATHSIG, so if the supervisor itself is killed (even
 with SIGKILL) its roles die with it and a new `vvtv up` starts clean.
+
+The supervisor needs the database only to heartbeat, answer restart requests, write
+events and tell hung roles: while it does not answer, dead roles are still restarted,
+events wait in memory, and no role is judged hung (a role cannot heartbeat then either).
 """
 
 from __future__ import annotations
@@ -12,7 +16,10 @@ import signal
 import socket
 import subprocess
 import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -20,21 +27,22 @@ from sqlalchemy.exc import IntegrityError
 from vvtv.broadcast import schedule
 from vvtv.broadcast.slate import ensure_slates
 from vvtv.cli import SUPERVISED_ENV
-from vvtv.clock import US
 from vvtv.control import restart
 from vvtv.errors import ConfigError
 from vvtv.origin.listener import EarlyOrigin, handover, listen, wait_ready
 from vvtv.processes import start_role
 from vvtv.roles import ROLES
-from vvtv.runtime import Runtime
+from vvtv.runtime import DatabaseOutage, Runtime
 from vvtv.storage.models import Heartbeat
 
 log = logging.getLogger(__name__)
 
 HEALTHY_AFTER_SECONDS = 60  # a role that ran this long has its backoff reset
-# Roles that heartbeat; one silent this long is hung and is restarted.
-HEARTBEAT_TIMEOUT_SECONDS = {"broadcaster": 20, "programmer": 60}
 ORIGIN_READY_SECONDS = 30
+# Events kept while the database is away, written when it is back; the oldest go first beyond this.
+PENDING_EVENTS = 1000
+
+Launch = Callable[..., subprocess.Popen]  # start_role's signature: (role, overrides, *, env, pass_fds)
 
 
 @dataclass(kw_only=True)
@@ -44,10 +52,13 @@ class Child:
     started_at: float = 0.0
     restart_at: float = 0.0
     failures: int = 0
+    # The newest heartbeat seen from this process, and when (monotonic) it was first seen.
+    beat_at_us: int | None = None
+    quiet_since: float = 0.0
 
 
 class Supervisor:
-    def __init__(self, rt: Runtime, overrides: list[str]) -> None:
+    def __init__(self, rt: Runtime, overrides: list[str], *, launch: Launch = start_role) -> None:
         roles = list(rt.settings.supervisor.roles)
         if not roles:
             raise ConfigError(f"supervisor.roles: no role to run; roles are {sorted(ROLES)}")
@@ -56,8 +67,15 @@ class Supervisor:
         unknown = [r for r in roles if r not in ROLES]
         if unknown:
             raise ConfigError(f"supervisor.roles: unknown role(s) {unknown}; roles are {sorted(ROLES)}")
+        unknown = [r for r in rt.settings.supervisor.hang_seconds if r not in ROLES]
+        if unknown:
+            raise ConfigError(f"supervisor.hang_seconds: unknown role(s) {unknown}; roles are {sorted(ROLES)}")
         self.rt = rt
         self.overrides = overrides
+        self.launch = launch
+        self.database = DatabaseOutage(rt=rt, role="supervisor")
+        self.pending_events: deque[dict[str, Any]] = deque(maxlen=PENDING_EVENTS)
+        self.answered: int | None = None  # the newest restart request answered (None: not read yet)
         # Bound by up() before anything else and handed to each origin process (see origin/listener.py).
         self.origin_socket: socket.socket | None = None
         # The origin first: after a restart, viewers are back as soon as it listens.
@@ -70,12 +88,17 @@ class Supervisor:
         if child.role == "origin" and self.origin_socket is not None:
             extra, inherited = handover(self.origin_socket, ready_fd)
             env.update(extra)
-        self.adopt(child, start_role(child.role, self.overrides, env=env, pass_fds=inherited))
+        self.adopt(child, self.launch(child.role, self.overrides, env=env, pass_fds=inherited))
 
     def adopt(self, child: Child, process: subprocess.Popen) -> None:
         child.process = process
-        child.started_at = time.monotonic()
+        child.started_at = child.quiet_since = time.monotonic()
+        child.beat_at_us = None
         log.info("started %s (pid %d)", child.role, process.pid)
+
+    def event(self, kind: str, message: str, **data: Any) -> None:
+        """Written with the next database round (run), or once the database is back."""
+        self.pending_events.append({"kind": kind, "message": message, "at_us": self.rt.clock.now_us(), **data})
 
     def check(self, child: Child) -> None:
         now = time.monotonic()
@@ -84,56 +107,92 @@ class Supervisor:
                 self.start(child)
             return
         code = child.process.poll()
-        if code is None and self._hung(child):
+        if code is None and self.hung(child):
             child.process.kill()
             child.process.wait()
             code = -signal.SIGKILL
-            self.rt.record_event("role-hung", f"{child.role} stopped heartbeating; killed it", role=child.role)
+            limit = self.rt.settings.supervisor.hang_seconds[child.role]
+            self.event("role-hung", f"{child.role} (pid {child.process.pid}) alive but its heartbeat stood still "
+                       f"for more than {limit:g} s; killed it", role=child.role, pid=child.process.pid,
+                       hang_seconds=limit)  # fmt: skip
+            log.warning("%s (pid %d) hung: no heartbeat for %g s; killed it", child.role, child.process.pid, limit)
         if code is None:
             if now - child.started_at > HEALTHY_AFTER_SECONDS:
                 child.failures = 0
             return
         child.failures += 1
         backoff = min(2 ** (child.failures - 1), self.rt.settings.supervisor.max_backoff_seconds)
-        self.rt.record_event(
-            "role-restart",
-            f"{child.role} exited with {code}; restarting in {backoff:.0f} s",
-            role=child.role,
-            exit_code=code,
-        )
+        self.event("role-restart", f"{child.role} exited with {code}; restarting in {backoff:.0f} s",
+                   role=child.role, exit_code=code)  # fmt: skip
         log.warning("%s exited with %s; restarting in %.0f s", child.role, code, backoff)
         child.process = None
         child.restart_at = now + backoff
 
-    def _hung(self, child: Child) -> bool:
-        timeout = HEARTBEAT_TIMEOUT_SECONDS.get(child.role)
-        if timeout is None or time.monotonic() - child.started_at < timeout:
-            return False
+    def watch_heartbeats(self) -> None:
+        """Note which running roles' heartbeats advanced since the last look."""
+        limits = self.rt.settings.supervisor.hang_seconds
+        watched = [c for c in self.children if c.process is not None and c.role in limits]
+        if not watched:
+            return
         with self.rt.db.session() as session:
-            beat = session.scalars(select(Heartbeat).where(Heartbeat.role == child.role)).first()
-        return beat is None or beat.pid != child.process.pid or self.rt.clock.now_us() - beat.at_us > timeout * US
+            rows = session.scalars(select(Heartbeat).where(Heartbeat.role.in_([c.role for c in watched])))
+            beats = {b.role: b for b in rows}
+        for child in watched:
+            beat = beats.get(child.role)
+            if beat is not None and beat.pid == child.process.pid and beat.at_us != child.beat_at_us:
+                child.beat_at_us, child.quiet_since = beat.at_us, time.monotonic()
+
+    def hung(self, child: Child) -> bool:
+        """Alive, but its heartbeat has not advanced for longer than its limit while the database answered."""
+        limit = self.rt.settings.supervisor.hang_seconds.get(child.role)
+        return limit is not None and not self.database.ongoing and time.monotonic() - child.quiet_since > limit
 
     def run(self) -> None:
         self.rt.stop_on_signals()
-        with self.rt.db.session() as session:
-            answered = restart.newest_event_id(session)  # requests made before this supervisor are not its own
         started_us, next_heartbeat = self.rt.clock.now_us(), 0.0
         try:
             while not self.rt.stop.is_set():
-                if time.monotonic() >= next_heartbeat:  # so `vvtvctl streaming restart` knows someone will answer
-                    self.rt.heartbeat(restart.SUPERVISOR_ROLE, started_us, roles=[c.role for c in self.children])
-                    next_heartbeat = time.monotonic() + restart.SUPERVISOR_HEARTBEAT_SECONDS
-                answered = self.restart_requested(answered)
+                if self.database.due():
+                    next_heartbeat = self.database_round(started_us, next_heartbeat)
                 for child in self.children:
                     self.check(child)
                 self.rt.stop.wait(0.5)
         finally:
             self.shutdown()
 
-    def restart_requested(self, answered: int) -> int:
-        """Restart the roles operators asked for (control/restart.py); returns the newest request answered."""
+    def database_round(self, started_us: int, next_heartbeat: float) -> float:
+        """Everything the supervisor does with the database; returns when the next heartbeat is due.
+
+        A failure is waited out with backoff (DatabaseOutage); meanwhile the roles run on as they are.
+        """
+        try:
+            if time.monotonic() >= next_heartbeat:  # so `vvtvctl streaming restart` knows someone will answer
+                self.rt.heartbeat(restart.SUPERVISOR_ROLE, started_us, roles=[c.role for c in self.children])
+                next_heartbeat = time.monotonic() + restart.SUPERVISOR_HEARTBEAT_SECONDS
+            self.flush_events()
+            self.restart_requested()
+            was_away = self.database.ongoing
+            self.database.answered()
+            if was_away:
+                # No role could heartbeat while the database was away: each has its full limit again from now.
+                for child in self.children:
+                    child.quiet_since = time.monotonic()
+            self.watch_heartbeats()
+        except Exception as exc:  # noqa: BLE001 - whatever the database says, the roles keep running
+            self.database.failed(exc)
+        return next_heartbeat
+
+    def flush_events(self) -> None:
+        while self.pending_events:
+            self.rt.record_event(**self.pending_events[0])
+            self.pending_events.popleft()
+
+    def restart_requested(self) -> None:
+        """Restart the roles operators asked for (control/restart.py)."""
         with self.rt.db.session() as session:
-            requests = restart.pending_requests(session, answered)
+            if self.answered is None:  # requests made before this supervisor are not its own
+                self.answered = restart.newest_event_id(session)
+            requests = restart.pending_requests(session, self.answered)
         for request in requests:
             report = restart.RestartReport(request_id=request.id)
             for role in request.roles:
@@ -146,15 +205,18 @@ class Supervisor:
                 self.start(child)  # at once and without counting a failure: it was asked for
                 child.failures = 0
                 report.restarted[role] = child.process.pid
+            self.answered = request.id  # before answering: a failed answer must not restart the roles twice
             restart.answer(self.rt, report)
             log.info("restart request %d: restarted %s", request.id, report.restarted)
-            answered = request.id
-        return answered
 
     def shutdown(self) -> None:
         _stop([c.process for c in self.children if c.process and c.process.poll() is None])
         if self.origin_socket is not None:
             self.origin_socket.close()
+        try:
+            self.flush_events()
+        except Exception as exc:  # noqa: BLE001 - stopping anyway
+            log.warning("%d event(s) not written, the database did not answer: %s", len(self.pending_events), exc)
 
 
 def _stop(processes: list[subprocess.Popen], grace_seconds: float = 10) -> None:

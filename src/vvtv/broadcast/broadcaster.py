@@ -4,11 +4,18 @@ It encodes nothing. On every tick it computes each channel's window from the
 timeline and the time, and writes the media playlists atomically; the origin
 serves them as static files. Nothing in memory is authoritative, so a killed
 broadcaster resumes the same stream when it starts again.
+
+The database is read (and the heartbeat written) by a thread of its own: the playlists
+are written from the timelines last read, so a database that is slow, locked or down
+never holds a boundary up, and the channel plays on through what was already scheduled
+until it answers again.
 """
 
 from __future__ import annotations
 
+import logging
 import math
+import threading
 from collections import deque
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -20,8 +27,10 @@ from vvtv.broadcast.slate import ensure_slate
 from vvtv.broadcast.timeline import Timeline, lookback_us
 from vvtv.clock import US, Clock
 from vvtv.config import Profile
-from vvtv.runtime import Runtime
+from vvtv.runtime import DatabaseOutage, Runtime
 from vvtv.storage.objects import live_media_base
+
+log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 2.0
 # Stands for the rendition's name in a media playlist shared by every rendition; a path never holds NUL.
@@ -127,6 +136,11 @@ def variants_for(slate_renditions: list[dict], profile: Profile) -> list[Variant
 class Broadcaster:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
+        # Between the publishing loop and the database reader (run): rounds done, what was published,
+        # and a timeline changed.
+        self.rounds = 0
+        self.published: dict[str, dict] = {}
+        self.changed = threading.Event()
         settings = rt.settings
         with rt.db.session() as session:
             schedule.ensure_channels(session, settings, rt.clock.now_us())
@@ -157,6 +171,7 @@ class Broadcaster:
                         session, playout.name, ending_after_us=now_us - playout.lookback_us
                     )
                     playout.version = version
+                    self.changed.set()
 
     def tick(self, now_us: int) -> int:
         return sum(playout.publish(now_us) for playout in self.playouts)
@@ -185,19 +200,39 @@ def _ms(us: int | None) -> float | None:
     return None if us is None else round(us / 1000, 1)
 
 
+def read_database(rt: Runtime, broadcaster: Broadcaster, started: int, outage: DatabaseOutage) -> None:
+    """The reader thread: timelines in, heartbeat out, every poll; a database failure is waited out."""
+    next_heartbeat, rounds_at_heartbeat = 0, -1
+    while not rt.stop.wait(rt.settings.broadcaster.poll_seconds):
+        if not outage.due():
+            continue
+        try:
+            now = rt.clock.now_us()
+            broadcaster.refresh(now)
+            # Only while the publishing loop goes round: a stuck one must look hung to the supervisor.
+            if now >= next_heartbeat and broadcaster.rounds != rounds_at_heartbeat:
+                rounds_at_heartbeat = broadcaster.rounds
+                rt.heartbeat("broadcaster", started, channels=broadcaster.published)
+                next_heartbeat = now + round(HEARTBEAT_SECONDS * US)
+            outage.answered()
+        except Exception as exc:  # noqa: BLE001 - whatever the database says: the playlists go on from memory
+            outage.failed(exc)
+    broadcaster.changed.set()  # so the publishing loop sees the stop at once
+
+
 def run(rt: Runtime) -> None:
     started = rt.clock.now_us()
     broadcaster = Broadcaster(rt)
-    next_poll = next_heartbeat = 0
+    broadcaster.refresh(started)  # here, so the first playlists are written at once
+    reader = threading.Thread(target=read_database, name="database-reader", daemon=True,
+                              args=(rt, broadcaster, started, DatabaseOutage(rt=rt, role="broadcaster")))  # fmt: skip
+    reader.start()
     while not rt.stop.is_set():
-        now = rt.clock.now_us()
-        if now >= next_poll:
-            broadcaster.refresh(now)
-            next_poll = now + round(rt.settings.broadcaster.poll_seconds * US)
-        broadcaster.tick(now)
-        if now >= next_heartbeat:
-            rt.heartbeat("broadcaster", started, channels=broadcaster.status())
-            next_heartbeat = now + round(HEARTBEAT_SECONDS * US)
-        # Wake just after the next segment boundary, so playlists change within milliseconds of it.
+        if broadcaster.tick(rt.clock.now_us()) or broadcaster.rounds == 0:
+            broadcaster.published = broadcaster.status()  # made here: the reader thread only sends it
+        broadcaster.rounds += 1
+        # Wake just after the next segment boundary, so playlists change within milliseconds of it,
+        # or when the reader brings a changed timeline.
         wake = broadcaster.next_wake_us(rt.clock.now_us())
-        rt.stop.wait(max((wake - rt.clock.now_us()) / US + 0.002, 0.001))
+        broadcaster.changed.wait(max((wake - rt.clock.now_us()) / US + 0.002, 0.001))
+        broadcaster.changed.clear()
