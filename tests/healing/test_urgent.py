@@ -97,6 +97,7 @@ def test_urgent_discovery_refills_the_buffer_from_the_demo_site(demo_site: DemoS
         discovery={**FAST_DISCOVERY, "start_sites": [demo_site.url], "max_plans": 2, "buffer_check_seconds": 0.5,
                    "min_gap_minutes": 0, "schedule_minutes": 600},
         factory={"min_height": 120, "min_seconds": 3, "poll_seconds": 0.2, "vmaf_subsample": 5, "min_free_bytes": 0,
+                 "max_download_bytes": 100_000_000,
                  "retry_backoff_seconds": 0, "allowed_hosts": ["127.0.0.1"]},
     )  # fmt: skip
     rt = Runtime.open(settings)
