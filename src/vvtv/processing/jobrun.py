@@ -116,7 +116,7 @@ class JobRun:
     def progress(self, fraction: float) -> None:
         """Called from ffmpeg's and yt-dlp's progress reports: the place to stop them."""
         self._reporting = True
-        if fraction > self.fraction:
+        if min(max(fraction, 0.0), 1.0) != self.fraction:  # down moves too: a second download starts from 0
             self._moved_at = time.monotonic()
         self.check()
         self._show(fraction)
@@ -130,7 +130,7 @@ class JobRun:
         return lambda done_s: self.progress(done_s / total_s if total_s else 0.0)
 
     def download_progress(self, done: int, total: int | None) -> None:
-        if done > self._bytes:  # moving, even when the total is unknown
+        if done != self._bytes:  # moving, even when the total is unknown
             self._bytes, self._moved_at = done, time.monotonic()
         self.progress(done / total if total else 0.0)
 
