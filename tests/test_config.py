@@ -46,3 +46,11 @@ def test_missing_config_file_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path:
     monkeypatch.setenv("VVTV_CONFIG", str(tmp_path / "absent.toml"))
     with pytest.raises(ConfigError, match="absent.toml"):
         load_settings()
+
+
+def test_config_show_hides_the_rtmp_stream_key(capsys: pytest.CaptureFixture[str]) -> None:
+    from vvtv.cli import main
+
+    assert main(["--set", "broadcaster.rtmp_url=rtmp://127.0.0.1/app/live_9s3cr3tK3y", "config", "show", "--json"]) == 0
+    shown = capsys.readouterr().out
+    assert "live_9s3cr3tK3y" not in shown and "rtmp://127.0.0.1/app/***" in shown

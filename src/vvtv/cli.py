@@ -67,6 +67,10 @@ def cmd_run(args: argparse.Namespace) -> None:
 def cmd_config_show(args: argparse.Namespace) -> None:
     settings = load_settings(args.set)
     data = settings.model_dump(mode="json")
+    if settings.broadcaster.rtmp_url:  # its stream key is a secret, like control.token
+        from vvtv.broadcast.restream import hide_secrets
+
+        data["broadcaster"]["rtmp_url"] = hide_secrets(settings.broadcaster.rtmp_url, settings.broadcaster.rtmp_url)
     data["derived"] = {"database_url": settings.database_url, "media_dir": str(settings.media_dir)}
     if args.json:
         print(json.dumps(data, indent=2))
