@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 
 HEALTHY_AFTER_SECONDS = 60  # a role that ran this long has its backoff reset
 ORIGIN_READY_SECONDS = 30
+# A role has at least this long to heartbeat the first time: on a loaded machine, its imports
+# and start alone can take longer than a short hang limit.
+FIRST_HEARTBEAT_SECONDS = 60
 # Events kept while the database is away, written when it is back; the oldest go first beyond this.
 PENDING_EVENTS = 1000
 
@@ -145,7 +148,11 @@ class Supervisor:
     def hung(self, child: Child) -> bool:
         """Alive, but its heartbeat has not advanced for longer than its limit while the database answered."""
         limit = self.rt.settings.supervisor.hang_seconds.get(child.role)
-        return limit is not None and not self.database.ongoing and time.monotonic() - child.quiet_since > limit
+        if limit is None or self.database.ongoing:
+            return False
+        if child.beat_at_us is None:
+            limit = max(limit, FIRST_HEARTBEAT_SECONDS)
+        return time.monotonic() - child.quiet_since > limit
 
     def run(self) -> None:
         self.rt.stop_on_signals()
