@@ -5,18 +5,24 @@ itself or at the private network behind it. Every fetch is checked here first,
 and refused before any connection is made. The host is resolved and every
 address it resolves to must be public, so a public name that points at
 127.0.0.1 is refused too.
+
+This check gives the early, clear reason; the egress proxy (egress.py) applies
+the same rules to every connection the browser and yt-dlp really make.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import socket
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
 from vvtv.errors import InputError
 
 ALLOWED_SCHEMES = ("http", "https")
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Resolver = Callable[[str], "list[Address]"]  # blocking: a host's addresses, or InputError
 
 
 def host_allowed(host: str, port: int | None, allowed_hosts: Iterable[str]) -> bool:
@@ -33,7 +39,8 @@ def host_allowed(host: str, port: int | None, allowed_hosts: Iterable[str]) -> b
     return False
 
 
-def _resolve(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+def resolve(host: str) -> list[Address]:
+    """The addresses of `host` (an IP literal is its own address), from the system's resolver."""
     try:
         return [ipaddress.ip_address(host)]
     except ValueError:
@@ -45,7 +52,26 @@ def _resolve(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
     return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
 
 
-def _not_public_reason(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+async def resolve_within(host: str, seconds: float, resolver: Resolver = resolve) -> list[Address]:
+    """`resolver(host)` on a worker thread, so that a slow DNS server never stalls an event loop."""
+    try:
+        addresses = await asyncio.wait_for(asyncio.to_thread(resolver, host), seconds)
+    except (TimeoutError, asyncio.TimeoutError):
+        raise InputError(f"cannot resolve host {host!r} within {seconds:g} s") from None
+    if not addresses:
+        raise InputError(f"cannot resolve host {host!r}: no address")
+    return addresses
+
+
+def address_refusal(host: str, address: Address, setting: str) -> str | None:
+    """Why `host` at `address` must not be reached (loopback, private, ...), or None when it is public."""
+    reason = _not_public_reason(address)
+    if reason:
+        return f"host {host} is a {reason} address ({address}); add it to {setting} to allow it"
+    return None
+
+
+def _not_public_reason(address: Address) -> str | None:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
         address = address.ipv4_mapped
     for kind, flag in (
@@ -62,7 +88,9 @@ def _not_public_reason(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -
     return None if address.is_global else "non-public"
 
 
-def check_public_url(url: str, allowed_hosts: Iterable[str] = (), *, setting: str = "discovery.allowed_hosts") -> None:
+def check_public_url(
+    url: str, allowed_hosts: Iterable[str] = (), *, setting: str = "discovery.allowed_hosts", resolver: Resolver = resolve
+) -> None:
     """Raise InputError unless `url` is http(s) to a public address or to an allowed host.
 
     `setting` names the allow-list in the error, so the operator knows which one to edit.
@@ -80,10 +108,7 @@ def check_public_url(url: str, allowed_hosts: Iterable[str] = (), *, setting: st
         raise InputError(f"{url!r}: no host")
     if host_allowed(host, port, allowed_hosts):
         return
-    for address in _resolve(host):
-        reason = _not_public_reason(address)
-        if reason:
-            raise InputError(
-                f"{url!r}: host {host} is a {reason} address ({address}); "
-                f"add it to {setting} to allow it"
-            )
+    for address in resolver(host):
+        why = address_refusal(host, address, setting)
+        if why:
+            raise InputError(f"{url!r}: {why}")

@@ -88,7 +88,8 @@ PAGE = """<html><head><title>Tab</title>
 
 def test_the_page_script_gathers_every_kind_of_markup_in_chromium() -> None:
     async def collect() -> dict:
-        session = BrowserSession(BrowserOptions(executable=load_settings().discovery.chromium_executable()), policy=lambda _url: None)
+        session = BrowserSession(BrowserOptions(executable=load_settings().discovery.chromium_executable(),
+                                                 allowed_hosts=["127.0.0.1"]), policy=lambda _url: None)
         async with session:
             page = await session.new_page()
             await page.goto("data:text/html," + PAGE.replace("#", "%23"))

@@ -17,6 +17,13 @@ bare video) is stopped as soon as its headers arrive. Our scripts run in an
 isolated world of each frame (see PageFrame.evaluate), out of reach of the
 page's own scripts.
 
+The guard sees only the first URL of a redirect chain and no WebSocket, so
+the session also starts an egress proxy (egress.py) and Chromium sends every
+connection through it, loopback included: redirect hops, WebSockets, media.
+Service workers are blocked (they would fetch out of the guard's sight), and
+WebRTC may not send UDP outside the proxy. What the proxy refuses is shown in
+the refused list of the page that asked.
+
 Other modules use BrowserPage / PageFrame and the errors below; none of them
 imports Playwright.
 """
@@ -40,6 +47,7 @@ from playwright.async_api import Browser, BrowserContext, CDPSession, Frame, Pag
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import async_playwright
 
+from vvtv.egress import EgressProxy
 from vvtv.errors import ConfigError, InputError, ToolError
 
 T = TypeVar("T")
@@ -48,7 +56,10 @@ T = TypeVar("T")
 CHROMIUM_FLAGS = [
     "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--no-first-run", "--no-default-browser-check", "--mute-audio", "--disable-dev-shm-usage",
+    # Everything through the egress proxy: Chromium would otherwise go direct to loopback, and WebRTC over UDP.
+    "--proxy-bypass-list=<-loopback>", "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
 ]  # fmt: skip
+TUNNEL_FAILED = "ERR_TUNNEL_CONNECTION_FAILED"  # how Chromium reports a CONNECT the proxy refused
 # Who runs Chromium when the Curator is root and discovery.browser_user is empty: the account
 # `make up`/`make test` create for it, else nobody.
 DEFAULT_BROWSER_USERS = ("vvtv-browser", "nobody")
@@ -89,6 +100,8 @@ class BrowserOptions:
     # The account Chromium runs as when we are root ("": vvtv-browser, else nobody); never root itself.
     user: str = ""
     extra_args: list[str] = field(default_factory=list)  # more Chromium switches
+    allowed_hosts: list[str] = field(default_factory=list)  # reachable though not public (the egress proxy's list)
+    allow_list_setting: str = "discovery.allowed_hosts"  # named in refusals
 
 
 @dataclass(kw_only=True)
@@ -162,6 +175,8 @@ class BrowserPage:
         self.refused: list[str] = []  # "url: why", for requests the policy stopped
         self.problem: str | None = None  # set when the top document turned out not to be a web page
         page.on("response", self._on_response)
+        page.on("requestfailed", self._on_request_failed)
+        page.on("websocket", self._on_websocket)
         page.on("download", self._on_download)
 
     @property
@@ -246,8 +261,29 @@ class BrowserPage:
             url=response.url, resource_type=request.resource_type, status=response.status,
             content_type=headers.get("content-type", "").split(";")[0].strip().lower(),
         ))  # fmt: skip
-        if request.is_navigation_request() and response.frame.parent_frame is None and response.status < 300:
+        if response.status == 403:  # the proxy refuses a plain http request (a redirect hop too) so
+            self._refused_by_proxy(request)
+        elif request.is_navigation_request() and response.frame.parent_frame is None and response.status < 300:
             self._check_document(response.url, headers)
+
+    def _on_request_failed(self, request: Request) -> None:
+        if TUNNEL_FAILED in (request.failure or ""):  # a refused CONNECT: https, or a WebSocket
+            self._refused_by_proxy(request)
+
+    def _on_websocket(self, websocket: Any) -> None:
+        url = websocket.url
+        websocket.on("close", lambda _ws: self._refused_by_proxy(None, url))
+
+    def _refused_by_proxy(self, request: Request | None, url: str = "") -> None:
+        """Record (once) a request the egress proxy refused; a refused top-level document fails the page."""
+        url = request.url if request is not None else url
+        why = self._session.egress_refusal(url)
+        entry = f"{url}: {why}"
+        if why is None or entry in self.refused:
+            return
+        self.refused.append(entry)
+        if request is not None and request.is_navigation_request() and request.frame.parent_frame is None:
+            self.problem = self.problem or f"{url} was refused: {why}"
 
     def _check_document(self, url: str, headers: dict[str, str]) -> None:
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
@@ -294,6 +330,7 @@ class BrowserSession:
         self.generation = 0  # counts (re)starts, so pages of a dead browser know they are gone
         self._contexts: set[BrowserContext] = set()  # one per open page
         self.restarts: list[str] = []  # why each restart happened
+        self.egress: EgressProxy | None = None  # started with the first browser, stopped by close()
 
     @property
     def pid(self) -> int | None:
@@ -312,13 +349,17 @@ class BrowserSession:
     async def start(self) -> None:
         if self._playwright is None:
             self._playwright = await async_playwright().start()
+        if self.egress is None:
+            self.egress = EgressProxy(self.options.allowed_hosts, setting=self.options.allow_list_setting)
+            self.egress.start()
         self._run_dir = Path(tempfile.mkdtemp(prefix="vvtv-browser-"))
         launcher = self._run_dir / "launch-chromium"
         launcher.write_text(self._launcher_script(self._run_dir / "pid"))
         launcher.chmod(0o700)
         try:
             self._browser = await self._playwright.chromium.launch(
-                executable_path=launcher, args=[*CHROMIUM_FLAGS, *self.options.extra_args],
+                executable_path=launcher,
+                args=[*CHROMIUM_FLAGS, f"--proxy-server={self.egress.url}", *self.options.extra_args],
                 headless=self.options.headless, chromium_sandbox=True, timeout=20_000,
                 # Our signals are ours to handle: the Curator stops the browser itself.
                 handle_sigint=False, handle_sigterm=False, handle_sighup=False,
@@ -351,6 +392,13 @@ class BrowserSession:
         if self._playwright is not None:
             await self._playwright.stop()
             self._playwright = None
+        if self.egress is not None:
+            self.egress.stop()
+            self.egress = None
+
+    def egress_refusal(self, url: str) -> str | None:
+        """Why the egress proxy refused this URL's host and port, if it did."""
+        return self.egress.refusal_for(url) if self.egress is not None else None
 
     async def restart(self, why: str, *, gracefully: bool = False) -> None:
         """Start a new browser; the old one is closed politely only when it still answers."""
@@ -419,7 +467,9 @@ class BrowserSession:
         width, height = self.options.viewport
         try:
             context = await asyncio.wait_for(
-                self._browser.new_context(accept_downloads=False, viewport={"width": width, "height": height}),
+                # Service workers would fetch out of the guard's sight (the proxy would still check them).
+                self._browser.new_context(accept_downloads=False, viewport={"width": width, "height": height},
+                                          service_workers="block"),  # fmt: skip
                 self.options.timeout_seconds,
             )
             self._contexts.add(context)

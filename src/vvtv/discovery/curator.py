@@ -187,6 +187,7 @@ class Curator:
             restart_after_pages=self.settings.restart_after_pages,
             max_memory_bytes=self.settings.browser_max_memory_mb * 1024 * 1024,
             user=self.settings.browser_user,
+            allowed_hosts=list(self.settings.allowed_hosts),
         )
         return BrowserSession(options, policy=self._refusal)
 
@@ -209,6 +210,7 @@ class Curator:
         self._session = session
         if browser is None:
             await session.start()
+        self._politeness.proxy = session.egress.url if session.egress else None  # robots.txt goes that way too
         try:
             for profile in profiles:
                 if report.count(KEPT) >= max_plans:

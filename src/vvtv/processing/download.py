@@ -31,6 +31,7 @@ import yt_dlp
 from yt_dlp.postprocessor.ffmpeg import FFmpegPostProcessor
 from yt_dlp.utils import DownloadError
 
+from vvtv.egress import EgressProxy
 from vvtv.errors import InputError, RejectedError, ToolError
 from vvtv.netsafety import check_public_url
 
@@ -209,8 +210,12 @@ def download(
             on_progress(done, int(total) if total else None)
 
     logger = _Logger()
+    # Every request, redirect hops included, goes through a proxy of the job's own that resolves each host
+    # once and connects only to an address it has checked.
+    egress = EgressProxy(limits.allowed_hosts, setting=ALLOW_LIST)
+    egress.start()
     try:
-        with _GuardedYoutubeDL(_params(partial, limits, hook, logger), limits.allowed_hosts) as ydl:
+        with _GuardedYoutubeDL({**_params(partial, limits, hook, logger), "proxy": egress.url}, limits.allowed_hosts) as ydl:
             info = ydl.extract_info(url, download=False)
             if info.get("_type") == "playlist":
                 entries = [e for e in info.get("entries") or [] if e]
@@ -230,10 +235,15 @@ def download(
         raise exc.error from None
     except DownloadError as exc:
         shutil.rmtree(partial, ignore_errors=True)
+        refused = egress.refusals()
+        if refused:
+            raise InputError(f"download of {url} refused: {refused[-1]}") from None
         raise _classify(exc, logger) from None
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
+    finally:
+        egress.stop()
     if not fetched.is_file():
         shutil.rmtree(partial, ignore_errors=True)
         raise ToolError(f"download of {url} finished without a file", stderr="\n".join(logger.lines))
