@@ -22,6 +22,7 @@ class Reply:
     content_type: str = "text/html; charset=utf-8"
     body: bytes = b""
     file: Path | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # more headers (Location for a redirect)
     # A body of this many zero bytes announced in Content-Length, of which at most `stream_cap` are sent.
     endless_bytes: int = 0
     stream_cap: int = 64 * 1024 * 1024
@@ -56,6 +57,8 @@ class SiteServer:
                 reply = site.routes(self.path)
                 self.send_response(reply.status)
                 self.send_header("Content-Type", reply.content_type)
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
                 body = reply.file.read_bytes() if reply.file else reply.body
                 length = reply.endless_bytes or len(body)
                 self.send_header("Content-Length", str(length))

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import factory_media as media
 import pytest
+from discovery.sitekit import Reply, SiteServer
 from factory_support import media_server
 
-from vvtv.errors import RejectedError
+from vvtv.errors import InputError, RejectedError
 from vvtv.processing.download import DownloadLimits, _Abort, _GuardedYoutubeDL, check_fetchable, download
 
 LIMITS = DownloadLimits(max_bytes=100_000_000, max_media_seconds=3600, stall_seconds=5, max_seconds=60,
@@ -102,3 +104,18 @@ def test_a_format_only_an_outside_downloader_could_fetch_is_refused() -> None:
         with pytest.raises(RejectedError, match="live"):
             check_fetchable({"protocol": "m3u8_native", "live_status": status})
     check_fetchable({"protocol": "m3u8_native", "live_status": "not_live"})
+
+
+def test_a_redirect_to_a_port_that_is_not_allowed_is_refused_before_it_is_fetched(tmp_path: Path) -> None:
+    inside = SiteServer(routes=lambda path: Reply(content_type="video/mp4", body=bytes(50_000)))
+    with inside:
+        jump = Reply(status=302, headers={"Location": f"{inside.url}/clip.mp4"})
+        with SiteServer(routes=lambda path: jump) as outside:
+            limits = replace(LIMITS, allowed_hosts=[outside.url.removeprefix("http://")])  # that port only
+            with pytest.raises(InputError) as refused:
+                download(f"{outside.url}/clip.mp4", tmp_path, limits)
+    port = inside.url.rsplit(":", 1)[1]
+    assert str(refused.value) == (f"download of {outside.url}/clip.mp4 refused: 127.0.0.1:{port}: host 127.0.0.1 "
+                                  "is a loopback address (127.0.0.1); add it to factory.allowed_hosts to allow it")
+    assert inside.requests == [] and outside.requests
+    assert list(tmp_path.iterdir()) == []

@@ -214,8 +214,9 @@ def download(
     # once and connects only to an address it has checked.
     egress = EgressProxy(limits.allowed_hosts, setting=ALLOW_LIST)
     egress.start()
+    params = {**_params(partial, limits, hook, logger), "proxy": egress.url}
     try:
-        with _GuardedYoutubeDL({**_params(partial, limits, hook, logger), "proxy": egress.url}, limits.allowed_hosts) as ydl:
+        with _GuardedYoutubeDL(params, limits.allowed_hosts) as ydl:
             info = ydl.extract_info(url, download=False)
             if info.get("_type") == "playlist":
                 entries = [e for e in info.get("entries") or [] if e]
