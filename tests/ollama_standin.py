@@ -2,7 +2,7 @@
 
 Ollama itself cannot run here, so this stand-in answers the way Ollama does
 (non-streaming chat with a `format` JSON schema, errors as {"error": ...}),
-and can be told to misbehave: be slow, fail with HTTP 500, answer malformed
+and can be told to misbehave: be slow, trickle its answer, fail with HTTP 500, answer malformed
 JSON, or answer JSON outside the schema.
 """
 
@@ -52,6 +52,18 @@ def _handler(state: OllamaStandIn) -> type[BaseHTTPRequestHandler]:
             except (BrokenPipeError, ConnectionResetError):
                 pass
 
+        def _trickle(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            try:
+                for _ in range(200):  # bounded: 10 s at most, the client hangs up long before
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    time.sleep(0.05)
+            except OSError:
+                pass
+
         def do_GET(self) -> None:
             if self.path != "/api/tags":
                 self._send(404, b"404 page not found", "text/plain")
@@ -78,6 +90,9 @@ def _handler(state: OllamaStandIn) -> type[BaseHTTPRequestHandler]:
             behaviour = state.next_behaviour()
             if behaviour == "slow":
                 time.sleep(state.slow_seconds)
+            if behaviour == "trickle":  # an answer one byte at a time, each well within the read timeout
+                self._trickle()
+                return
             if behaviour == "error500":
                 self._send(500, json.dumps({"error": "llama runner process has terminated: signal: killed"}).encode())
                 return

@@ -37,6 +37,7 @@ def test_a_model_that_is_not_pulled_is_a_clear_error(ollama) -> None:
         ("error500", r"HTTP 500: llama runner process has terminated"),
         ("malformed", r"answer is not JSON"),
         ("slow", r"timed out after 0.3 s"),
+        ("trickle", r"timed out after 0.3 s"),
     ],
 )
 def test_failures_raise_llm_error(ollama, behaviour: str, message: str) -> None:

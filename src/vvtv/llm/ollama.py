@@ -9,6 +9,7 @@ judge counts as one failure for its circuit breaker.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -16,6 +17,8 @@ import httpx
 
 from vvtv.config import LLMSettings
 from vvtv.errors import ToolError
+
+MAX_ANSWER_BYTES = 4_000_000  # a verdict is a few hundred bytes; a server sending more is broken
 
 
 class LLMError(ToolError):
@@ -89,19 +92,30 @@ class OllamaClient:
             raise LLMError(f"the model's answer is not JSON: {content[:120]!r}") from None
 
     def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        timed_out = LLMError(f"{self.base_url}{path}: timed out after {self.timeout_seconds:g} s")
+        # httpx's timeout is per read: a server that trickles bytes is stopped by this deadline for the whole answer.
+        deadline = time.monotonic() + self.timeout_seconds
+        content = bytearray()
         try:
-            response = self._http.request(method, path, **kwargs)
+            with self._http.stream(method, path, **kwargs) as response:
+                for chunk in response.iter_bytes():
+                    content += chunk
+                    if len(content) > MAX_ANSWER_BYTES:
+                        raise LLMError(f"{self.base_url}{path}: the answer is larger than {MAX_ANSWER_BYTES} bytes")
+                    if time.monotonic() > deadline:
+                        raise timed_out
         except httpx.TimeoutException:
-            raise LLMError(f"{self.base_url}{path}: timed out after {self.timeout_seconds:g} s") from None
+            raise timed_out from None
         except httpx.HTTPError as exc:
             raise LLMError(f"{self.base_url}{path}: {type(exc).__name__}: {exc}") from None
+        text = content.decode("utf-8", "replace")
         try:
-            body = response.json()
+            body = json.loads(text)
         except ValueError:
             body = None
         if response.status_code >= 400:
-            detail = body.get("error") if isinstance(body, dict) else response.text[:200]
+            detail = body.get("error") if isinstance(body, dict) else text[:200]
             raise LLMError(f"{self.base_url}{path}: HTTP {response.status_code}: {detail}")
         if not isinstance(body, dict):
-            raise LLMError(f"{self.base_url}{path}: the answer is not a JSON object: {response.text[:120]!r}")
+            raise LLMError(f"{self.base_url}{path}: the answer is not a JSON object: {text[:120]!r}")
         return body
