@@ -29,7 +29,7 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import Collection
+from collections.abc import Awaitable, Collection
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -161,6 +161,8 @@ class EgressProxy:
         self._connections.add(task)
         try:
             await self._serve(reader, writer)
+        except asyncio.CancelledError:
+            pass  # the proxy is stopping
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, asyncio.TimeoutError):
             pass  # a client or a server that went away or stalled: its connection ends here
         finally:
@@ -185,11 +187,13 @@ class EgressProxy:
         try:
             if method == "CONNECT":
                 writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                downstream = self._pipe(up_reader, writer)
             else:
-                upgrade = any(line.lower().startswith("upgrade:") for line in header_lines)
+                upgrade = any(_named(line, "upgrade") for line in header_lines)
                 up_writer.write(_request_head(method, origin_form, version, header_lines, upgrade=upgrade))
-                await self._relay_response_head(up_reader, writer, upgrade=upgrade)
-            await self._pipe_both(reader, writer, up_reader, up_writer)
+                downstream = self._relay_response(up_reader, writer, upgrade=upgrade)
+            # Both ways at once: a request's body (a POST) flows while its answer is awaited.
+            await self._until_answered(self._pipe(reader, up_writer, half_close=True), downstream)
         finally:
             up_writer.close()
 
@@ -218,10 +222,11 @@ class EgressProxy:
             return asyncio.StreamReader(), None
         return reader, writer
 
-    async def _relay_response_head(
+    async def _relay_response(
         self, upstream: asyncio.StreamReader, client: asyncio.StreamWriter, *, upgrade: bool
     ) -> None:
-        """The response's head with `Connection: close` (a connection carries one request), and no forged refusal."""
+        """The response's head with `Connection: close` (a connection carries one request) and no forged refusal;
+        then its body."""
         head = await asyncio.wait_for(upstream.readuntil(b"\r\n\r\n"), self.limits.idle_seconds)
         status_line, *lines = head.decode("latin-1").split("\r\n")[:-2]
         switching = upgrade and status_line.split(" ")[1:2] == ["101"]
@@ -229,28 +234,27 @@ class EgressProxy:
         if not switching:
             kept = [line for line in kept if not _named(line, *HOP_HEADERS)] + ["Connection: close"]
         client.write("\r\n".join([status_line, *kept, "", ""]).encode("latin-1"))
+        await self._pipe(upstream, client)
 
-    async def _pipe_both(
-        self,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        up_reader: asyncio.StreamReader,
-        up_writer: asyncio.StreamWriter,
-    ) -> None:
-        pipes = [asyncio.ensure_future(self._pipe(reader, up_writer)), asyncio.ensure_future(self._pipe(up_reader, writer))]
+    @staticmethod
+    async def _until_answered(upstream: Awaitable[None], downstream: Awaitable[None]) -> None:
+        """Run both pipes of a connection; it ends when the server's side does (the client's end is passed on)."""
+        pipes = [asyncio.ensure_future(upstream), asyncio.ensure_future(downstream)]
         try:
-            await asyncio.wait(pipes, return_when=asyncio.FIRST_COMPLETED)
+            await pipes[1]
         finally:
             for pipe in pipes:
                 pipe.cancel()
             await asyncio.gather(*pipes, return_exceptions=True)
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, half_close: bool = False) -> None:
         idle = self.limits.idle_seconds
         with contextlib.suppress(OSError, TimeoutError, asyncio.TimeoutError):
             while data := await asyncio.wait_for(reader.read(64 * 1024), idle):
                 writer.write(data)
                 await asyncio.wait_for(writer.drain(), idle)
+            if half_close and writer.can_write_eof():
+                writer.write_eof()  # the client is done sending: so is the proxy, and the server may finish
 
     def _remember(self, host: str, port: int, why: str) -> None:
         log.warning("egress refused %s:%s: %s", host, port, why)
