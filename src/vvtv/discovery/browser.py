@@ -56,8 +56,6 @@ T = TypeVar("T")
 CHROMIUM_FLAGS = [
     "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--no-first-run", "--no-default-browser-check", "--mute-audio", "--disable-dev-shm-usage",
-    # Everything through the egress proxy: Chromium would otherwise go direct to loopback, and WebRTC over UDP.
-    "--proxy-bypass-list=<-loopback>", "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
 ]  # fmt: skip
 TUNNEL_FAILED = "ERR_TUNNEL_CONNECTION_FAILED"  # how Chromium reports a CONNECT the proxy refused
 # Who runs Chromium when the Curator is root and discovery.browser_user is empty: the account
@@ -261,7 +259,7 @@ class BrowserPage:
             url=response.url, resource_type=request.resource_type, status=response.status,
             content_type=headers.get("content-type", "").split(";")[0].strip().lower(),
         ))  # fmt: skip
-        if response.status == 403:  # the proxy refuses a plain http request (a redirect hop too) so
+        if response.status == 403:  # how the proxy refuses a plain http request, a redirect hop included
             self._refused_by_proxy(request)
         elif request.is_navigation_request() and response.frame.parent_frame is None and response.status < 300:
             self._check_document(response.url, headers)
@@ -359,7 +357,7 @@ class BrowserSession:
         try:
             self._browser = await self._playwright.chromium.launch(
                 executable_path=launcher,
-                args=[*CHROMIUM_FLAGS, f"--proxy-server={self.egress.url}", *self.options.extra_args],
+                args=[*CHROMIUM_FLAGS, *self.options.extra_args, *_egress_flags(self.egress.url)],
                 headless=self.options.headless, chromium_sandbox=True, timeout=20_000,
                 # Our signals are ours to handle: the Curator stops the browser itself.
                 handle_sigint=False, handle_sigterm=False, handle_sighup=False,
@@ -507,6 +505,13 @@ class BrowserSession:
     def memory_bytes(self) -> int:
         """Memory of the browser and all its child processes (renderers, GPU, utility), shared pages split."""
         return _tree_pss(self._pid) if self._pid else 0
+
+
+def _egress_flags(proxy_url: str) -> list[str]:
+    """Everything through the egress proxy, loopback included (Chromium would go there direct), and no WebRTC
+    over UDP (which no proxy sees). Last on the command line, so that no extra switch overrides them."""
+    return [f"--proxy-server={proxy_url}", "--proxy-bypass-list=<-loopback>",
+            "--force-webrtc-ip-handling-policy=disable_non_proxied_udp"]  # fmt: skip
 
 
 def browser_account(name: str) -> pwd.struct_passwd | None:
