@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from vvtv.discovery.sites import load_profiles, resolve_site
+from vvtv.discovery.sites import all_profiles, load_profiles, resolve_site
 from vvtv.errors import ConfigError
 
 
@@ -39,3 +39,13 @@ def test_unknown_sites_and_missing_folders_are_config_errors(tmp_path: Path) -> 
         resolve_site("nowhere", {})
     with pytest.raises(ConfigError, match="no folder"):
         load_profiles(tmp_path / "missing")
+
+
+def test_the_built_in_profiles_resolve_by_name_and_an_operators_profile_takes_their_place(tmp_path: Path) -> None:
+    built_in = all_profiles(None)
+    assert sorted(built_in) == ["internet-archive", "peertube", "wikimedia-commons"]
+    assert resolve_site("wikimedia-commons", built_in).next_page == "a.mw-nextlink"
+    (tmp_path / "my-peertube.yaml").write_text("name: peertube\nstart_url: https://videos.example.org/\n")
+    mine = all_profiles(tmp_path)
+    assert resolve_site("peertube", mine).start_url == "https://videos.example.org/"
+    assert resolve_site("internet-archive", mine).start_url == "https://archive.org/details/movies"

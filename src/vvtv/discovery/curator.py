@@ -152,7 +152,7 @@ class Curator:
         self.judge = judge or Judge(
             rt.settings.llm, clock=rt.clock, fallback=DeterministicJudge(), on_breaker_change=self._breaker_changed
         )
-        self.profiles = sites.load_profiles(self.settings.site_profiles_dir)
+        self.profiles = sites.all_profiles(self.settings.site_profiles_dir)
         self._rng = random.Random(self.settings.seed)
         self._politeness = self._new_politeness()
         self.on_progress: Callable[[], None] = lambda: None  # called after every link (the role heartbeats)

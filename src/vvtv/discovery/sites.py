@@ -13,10 +13,18 @@ where the guesses go wrong:
     search_submit: "form.search button"
     result_links: ".results a.title"
     next_page: "a.pager-next"
+    play_control: ".player .big-play"   # on a video page
+
+A profile's selectors also find elements inside open shadow roots (sites built of web
+components). Profiles for open-licence sources ship in `profiles/` (Internet Archive,
+Wikimedia Commons, PeerTube) and are known by name without any setting; a profile of
+the same name in `discovery.site_profiles_dir` takes their place. docs/site-profiles.md
+says how to write one.
 """
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 import yaml
@@ -26,8 +34,23 @@ from vvtv.discovery.browser import BrowserPage
 from vvtv.discovery.human import Human
 from vvtv.errors import ConfigError
 
+# Every element matching a profile's selector, also inside open shadow roots; pasted into the
+# scripts below where they say DEEP_ALL.
+DEEP_ALL = r"""
+const deepAll = (selector) => {
+  const found = [];
+  const walk = (root) => {
+    found.push(...root.querySelectorAll(selector));
+    for (const el of root.querySelectorAll('*')) if (el.shadowRoot) walk(el.shadowRoot);
+  };
+  walk(document);
+  return found;
+};
+"""
+
 FIND_SEARCH_SCRIPT = r"""
 ([inputSelector, submitSelector]) => {
+  DEEP_ALL
   for (const attr of ['data-vvtv-search', 'data-vvtv-submit']) {
     document.querySelectorAll(`[${attr}]`).forEach((e) => e.removeAttribute(attr));
   }
@@ -37,9 +60,10 @@ FIND_SEARCH_SCRIPT = r"""
   };
   const textual = 'input:not([type]), input[type=text], input[type=search]';
   const all = (selector) => [...document.querySelectorAll(selector)].filter(visible);
+  const own = (selector) => deepAll(selector).filter(visible);
   const named = (el) => [el.name, el.id, el.placeholder, el.getAttribute('aria-label'), el.title].join(' ');
   const guesses = [
-    ['the site profile', () => (inputSelector ? all(inputSelector)[0] : null)],
+    ['the site profile', () => (inputSelector ? own(inputSelector)[0] : null)],
     ['a search field', () => all('input[type=search], [role=searchbox]')[0]],
     ['a field in a search form', () => all('[role=search] input, form[action*=search i] input').filter((e) => e.matches(textual))[0]],
     ['a field named for searching', () => all(textual).find((e) => /search|query|find|keyword|look ?up/i.test(named(e)) || ['q', 's'].includes(e.name))],
@@ -50,7 +74,7 @@ FIND_SEARCH_SCRIPT = r"""
     if (!box) continue;
     box.setAttribute('data-vvtv-search', '');
     const form = box.form;
-    const submit = (submitSelector ? all(submitSelector)[0] : null) ||
+    const submit = (submitSelector ? own(submitSelector)[0] : null) ||
       (form ? [...form.querySelectorAll('button[type=submit], input[type=submit], button:not([type])')].filter(visible)[0] : null);
     if (submit) submit.setAttribute('data-vvtv-submit', '');
     return { how, submit: !!submit };
@@ -61,6 +85,7 @@ FIND_SEARCH_SCRIPT = r"""
 
 COLLECT_RESULTS_SCRIPT = r"""
 (selector) => {
+  DEEP_ALL
   const here = new URL(location.href);
   here.hash = '';
   const pager = (a) => {
@@ -70,7 +95,7 @@ COLLECT_RESULTS_SCRIPT = r"""
       (text.length <= 24 && /^[«‹←\s]*(next|previous|prev|older|newer|more)\b|\b(next|previous|older|newer)[\s»›→]*$|^[\s«»‹›←→\d.|]+$/i.test(text));
   };
   const chrome = 'nav, header, footer, aside, form, [role=navigation], [role=banner], [role=contentinfo]';
-  const anchors = [...document.querySelectorAll(selector || 'a[href]')];
+  const anchors = selector ? deepAll(selector) : [...document.querySelectorAll('a[href]')];
   const seen = new Set();
   const links = [];
   for (const a of anchors) {
@@ -92,9 +117,10 @@ COLLECT_RESULTS_SCRIPT = r"""
 
 FIND_NEXT_SCRIPT = r"""
 (selector) => {
+  DEEP_ALL
   document.querySelectorAll('[data-vvtv-next]').forEach((e) => e.removeAttribute('data-vvtv-next'));
   const links = [...document.querySelectorAll('a[href]')];
-  const link = (selector ? document.querySelector(selector) : null) ||
+  const link = (selector ? deepAll(selector)[0] : null) ||
     document.querySelector('a[rel~=next][href]') ||
     links.find((a) => /next/i.test(a.getAttribute('aria-label') || '')) ||
     links.find((a) => /^\s*(next|more|older)\b|^\s*[›»→]\s*$/i.test(a.textContent)) ||
@@ -104,6 +130,12 @@ FIND_NEXT_SCRIPT = r"""
   return link.href;
 }
 """
+
+
+FIND_SEARCH_SCRIPT, COLLECT_RESULTS_SCRIPT, FIND_NEXT_SCRIPT = (
+    script.replace("DEEP_ALL", DEEP_ALL.strip()) for script in (FIND_SEARCH_SCRIPT, COLLECT_RESULTS_SCRIPT, FIND_NEXT_SCRIPT)
+)
+BUILT_IN = resources.files("vvtv.discovery") / "profiles"
 
 
 class SiteProfile(BaseModel):
@@ -126,12 +158,28 @@ def load_profiles(directory: Path | None) -> dict[str, SiteProfile]:
         raise ConfigError(f"discovery.site_profiles_dir: no folder at {directory}")
     profiles: dict[str, SiteProfile] = {}
     for path in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
-        try:
-            profile = SiteProfile.model_validate(yaml.safe_load(path.read_text()))
-        except (yaml.YAMLError, ValidationError) as exc:
-            raise ConfigError(f"site profile {path}: {exc}") from None
+        profile = _read_profile(path.read_text(), where=str(path))
         profiles[profile.name] = profile
     return profiles
+
+
+def _read_profile(text: str, *, where: str) -> SiteProfile:
+    try:
+        return SiteProfile.model_validate(yaml.safe_load(text))
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise ConfigError(f"site profile {where}: {exc}") from None
+
+
+def built_in_profiles() -> dict[str, SiteProfile]:
+    """The profiles shipped with VVTV (src/vvtv/discovery/profiles), by name."""
+    found = [_read_profile(f.read_text(), where=f"(built in) {f.name}")
+             for f in BUILT_IN.iterdir() if f.name.endswith((".yaml", ".yml"))]  # fmt: skip
+    return {p.name: p for p in sorted(found, key=lambda p: p.name)}
+
+
+def all_profiles(directory: Path | None) -> dict[str, SiteProfile]:
+    """The built-in profiles and the operator's (which win on a shared name)."""
+    return {**built_in_profiles(), **load_profiles(directory)}
 
 
 def resolve_site(name_or_url: str, profiles: dict[str, SiteProfile]) -> SiteProfile:
@@ -164,7 +212,11 @@ async def search(page: BrowserPage, human: Human, profile: SiteProfile, query: s
 
 
 async def result_links(page: BrowserPage, profile: SiteProfile) -> list[str]:
-    return list(await page.main.evaluate(COLLECT_RESULTS_SCRIPT, profile.result_links))
+    links = await page.main.evaluate(COLLECT_RESULTS_SCRIPT, profile.result_links)
+    if not links and profile.result_links:
+        # The site changed under its profile: the generic guess is better than nothing.
+        links = await page.main.evaluate(COLLECT_RESULTS_SCRIPT, None)
+    return [link for link in links or [] if isinstance(link, str)]
 
 
 async def find_next(page: BrowserPage, profile: SiteProfile) -> str | None:
