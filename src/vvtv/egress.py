@@ -175,13 +175,13 @@ class EgressProxy:
         try:
             method, target, version = _split_request_line(request_line)
             host, port, origin_form = _destination(method, target)
-            address = await self._decide(host, port)
+            addresses = await self._decide(host, port)
         except _Refused as refused:
             if refused.status == 403:
                 self._remember(host, port, refused.why)
             await _answer(writer, refused.status, refused.why)
             return
-        up_reader, up_writer = await self._connect(address, port, host, writer)
+        up_reader, up_writer = await self._connect(addresses, port, host, writer)
         if up_writer is None:
             return
         try:
@@ -197,8 +197,8 @@ class EgressProxy:
         finally:
             up_writer.close()
 
-    async def _decide(self, host: str, port: int) -> Address:
-        """The address to connect to, resolved once; _Refused when it is not one VVTV may reach."""
+    async def _decide(self, host: str, port: int) -> list[Address]:
+        """The addresses to connect to, resolved once; _Refused when one is not an address VVTV may reach."""
         try:
             addresses = await resolve_within(host, self.limits.resolve_seconds, self._resolver)
         except InputError as exc:
@@ -208,19 +208,23 @@ class EgressProxy:
                 why = address_refusal(host, address, self.setting)
                 if why:
                     raise _Refused(403, why)
-        return addresses[0]
+        return addresses
 
     async def _connect(
-        self, address: Address, port: int, host: str, client: asyncio.StreamWriter
+        self, addresses: list[Address], port: int, host: str, client: asyncio.StreamWriter
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter | None]:
-        try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(str(address), port, limit=self.limits.head_bytes), self.limits.connect_seconds
-            )
-        except (OSError, TimeoutError, asyncio.TimeoutError) as exc:
-            await _answer(client, 502, f"cannot connect to {host}:{port}: {type(exc).__name__}")
-            return asyncio.StreamReader(), None
-        return reader, writer
+        """A connection to the first of the checked addresses that answers (never to the name again)."""
+        failure = ""
+        for address in addresses:
+            try:
+                return await asyncio.wait_for(
+                    asyncio.open_connection(str(address), port, limit=self.limits.head_bytes),
+                    self.limits.connect_seconds,
+                )
+            except (OSError, TimeoutError, asyncio.TimeoutError) as exc:
+                failure = type(exc).__name__
+        await _answer(client, 502, f"cannot connect to {host}:{port}: {failure}")
+        return asyncio.StreamReader(), None
 
     async def _relay_response(
         self, upstream: asyncio.StreamReader, client: asyncio.StreamWriter, *, upgrade: bool
@@ -247,7 +251,9 @@ class EgressProxy:
                 pipe.cancel()
             await asyncio.gather(*pipes, return_exceptions=True)
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, half_close: bool = False) -> None:
+    async def _pipe(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, half_close: bool = False
+    ) -> None:
         idle = self.limits.idle_seconds
         with contextlib.suppress(OSError, TimeoutError, asyncio.TimeoutError):
             while data := await asyncio.wait_for(reader.read(64 * 1024), idle):

@@ -92,12 +92,12 @@ class World:
 
         return self.loop.run_until_complete(read())
 
-    def settle(self, tab: BrowserPage) -> None:
+    def settle(self, tab: BrowserPage, *, refusals: int) -> None:
         """Wait for the page's load event (its images fetched or failed), then for the refusals it brought."""
 
         async def wait() -> None:
             for _ in range(50):  # bounded
-                if await tab.main.evaluate("document.readyState") == "complete" and tab.refused:
+                if await tab.main.evaluate("document.readyState") == "complete" and len(tab.refused) >= refusals:
                     return
                 await asyncio.sleep(0.1)
 
@@ -112,12 +112,14 @@ def world() -> Iterator[World]:
     private = SiteServer(routes=lambda path: page("<html>the machine's own secrets</html>"))
     ws = Listener()
     with private:
+        private_port = private.url.rsplit(":", 1)[1]
 
         def routes(path: str) -> Reply:
             if path in ("/jump", "/img-jump"):
                 return Reply(status=302, headers={"Location": f"{private.url}/secret"})
-            if path == "/img":
-                return page('<html><body><img src="/img-jump"><p>kept</p></body></html>')
+            if path == "/img":  # https goes by CONNECT: refused before any TLS, so no certificate is needed
+                return page(f'<html><body><img src="/img-jump"><img src="https://127.0.0.1:{private_port}/tls.png">'
+                            "</body></html>")  # fmt: skip
             if path == "/sw":
                 return page(SW_PAGE)
             if path in ("/sw.js", "/sw2.js"):
@@ -147,10 +149,12 @@ def test_a_redirect_to_a_port_that_is_not_allowed_is_refused(world: World) -> No
     assert failed == f"{secret} was refused: host 127.0.0.1 {LOOPBACK}"
     assert tab.refused == [f"{secret}: host 127.0.0.1 {LOOPBACK}"]
 
-    tab, failed = world.visit("/img")  # an image that redirects: the page loads, the image is refused
-    world.settle(tab)
+    tab, failed = world.visit("/img")  # images that redirect, or go by https: the page loads, they are refused
+    world.settle(tab, refusals=2)
     world.close(tab)
-    assert failed is None and tab.refused == [f"{secret}: host 127.0.0.1 {LOOPBACK}"]
+    tls = f"https://{world.private.url.removeprefix('http://')}/tls.png"
+    assert failed is None
+    assert sorted(tab.refused) == sorted([f"{secret}: host 127.0.0.1 {LOOPBACK}", f"{tls}: host 127.0.0.1 {LOOPBACK}"])
     assert world.private.requests == []
     assert "/img-jump" in world.site.requests  # the first hop, to the allowed site, was made
 
