@@ -115,7 +115,8 @@ def test_an_endless_robots_txt_is_read_only_to_its_cap() -> None:
         assert polite.refusal(f"{server.url}/watch/1") is None
     finally:
         server.close()
-    assert server.bytes_sent < 20 * MAX_ROBOTS_BYTES  # the cap, and what the socket buffers held
+    # The cap, and what loopback's socket buffers took in (a few MB); never the 250 MB on offer.
+    assert server.bytes_sent < 40 * MAX_ROBOTS_BYTES
 
 
 def test_a_robots_txt_that_trickles_is_given_up_on_in_time() -> None:
