@@ -94,9 +94,38 @@ class PostgresCluster:
                 self.process.kill()
                 self.process.wait()
 
+    def freeze(self) -> list[int]:
+        """SIGSTOP the server and its backends: connected or not, a client waits with no answer, as on a
+        hung machine. Returns the PIDs for thaw()."""
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGSTOP)  # first, so that it starts no backend meanwhile
+        backends = [pid for pid in _pids() if _parent(pid) == self.process.pid]
+        for pid in backends:
+            os.kill(pid, signal.SIGSTOP)
+        return [self.process.pid, *backends]
+
+    @staticmethod
+    def thaw(pids: list[int]) -> None:
+        for pid in reversed(pids):
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+
     def stop(self) -> None:
         self.halt()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _pids() -> list[int]:
+    return [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()]
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        return int((Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None  # gone meanwhile
 
 
 def start_cluster() -> PostgresCluster:

@@ -1,7 +1,8 @@
 """The channel stays on air while its database is away: the real `vvtv up` on a PostgreSQL
-server of its own, stopped under the running roles and started again. The Broadcaster keeps
-publishing from the timeline it read, the supervisor keeps its roles running (a role that
-dies meanwhile is restarted all the same), and both write what happened once it is back."""
+server of its own, frozen (SIGSTOP: no answer at all) and thawed, then stopped under the
+running roles and started again. The Broadcaster keeps publishing from the timeline it read,
+the supervisor keeps its roles running (a role that dies meanwhile is restarted all the
+same), and both write what happened once it is back."""
 
 from __future__ import annotations
 
@@ -59,12 +60,26 @@ def test_the_channel_plays_through_a_database_outage(tmp_path: Path) -> None:
         before = _until("the roles' heartbeats", 60, lambda: _fresh(_beats(db), 0) if "programmer" in _beats(db)
                         else None, system)  # fmt: skip
 
+        # A database that does not answer at all: the supervisor's and the Broadcaster's database work waits,
+        # the rest goes on; a role that dies meanwhile is restarted.
+        frozen = cluster.freeze()
+        try:
+            newest = checker.feed(playlist.read_text()).media_sequence
+            _until("segments published with the database frozen", 60,
+                   lambda: checker.feed(playlist.read_text()).media_sequence >= newest + 2, system)
+            programmer = _role_pid(system, "programmer")
+            os.kill(programmer, signal.SIGKILL)
+            _until("the programmer restarted", 60, lambda: _role_pid(system, "programmer") not in (None, programmer),
+                   system)  # fmt: skip
+        finally:
+            cluster.thaw(frozen)
+
         away_from = SystemClock().now_us()
         cluster.halt()
         _until("both saying the database is away", 60, lambda: all(
             f"{role}: the database is unavailable" in system.log_path.read_text() for role in ("broadcaster", "supervisor")
         ), system)  # fmt: skip
-        os.kill(before["programmer"].pid, signal.SIGKILL)  # a role that dies meanwhile is restarted all the same
+        os.kill(_role_pid(system, "programmer"), signal.SIGKILL)  # a role that dies meanwhile is restarted all the same
         newest = checker.feed(playlist.read_text()).media_sequence
         _until(f"{SEGMENTS_WHILE_AWAY} more segments published", 60,
                lambda: checker.feed(playlist.read_text()).media_sequence >= newest + SEGMENTS_WHILE_AWAY, system)
@@ -85,6 +100,21 @@ def test_the_channel_plays_through_a_database_outage(tmp_path: Path) -> None:
         system.stop()
         db.dispose()
         cluster.stop()
+
+
+def _role_pid(system: LiveSystem, role: str) -> int | None:
+    """The PID of the supervisor's child running `role`, from /proc: the database may not answer."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(stat[1]) == system.process.pid and stat[0] != "Z" \
+                    and (entry / "cmdline").read_bytes().endswith(b"\0run\0" + role.encode() + b"\0"):  # fmt: skip
+                return int(entry.name)
+        except OSError:
+            continue
+    return None
 
 
 def _fresh(beats: dict[str, Heartbeat], since_us: int) -> dict[str, Heartbeat] | None:

@@ -4,8 +4,9 @@ Children get PR_SET_PDEATHSIG, so if the supervisor itself is killed (even
 with SIGKILL) its roles die with it and a new `vvtv up` starts clean.
 
 The supervisor needs the database only to heartbeat, answer restart requests, write
-events and tell hung roles: while it does not answer, dead roles are still restarted,
-events wait in memory, and no role is judged hung (a role cannot heartbeat then either).
+events and tell hung roles, and does all of it on a thread of its own: while the database
+fails or does not answer at all, dead roles are still restarted, events wait in memory,
+and no role is judged hung (a role cannot heartbeat then either).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -42,6 +44,8 @@ ORIGIN_READY_SECONDS = 30
 # A role has at least this long to heartbeat the first time: on a loaded machine, its imports
 # and start alone can take longer than a short hang limit.
 FIRST_HEARTBEAT_SECONDS = 60
+# A database round taking longer than this means the database is unwell, as if it had failed.
+SLOW_DATABASE_SECONDS = 5
 # Events kept while the database is away, written when it is back; the oldest go first beyond this.
 PENDING_EVENTS = 1000
 
@@ -79,6 +83,10 @@ class Supervisor:
         self.database = DatabaseOutage(rt=rt, role="supervisor")
         self.pending_events: deque[dict[str, Any]] = deque(maxlen=PENDING_EVENTS)
         self.answered: int | None = None  # the newest restart request answered (None: not read yet)
+        self.round_began: float | None = None  # monotonic start of the database round under way
+        # The children, between the main loop (starts, restarts, kills) and the database thread
+        # (restart requests, heartbeats seen).
+        self.lock = threading.Lock()
         # Bound by up() before anything else and handed to each origin process (see origin/listener.py).
         self.origin_socket: socket.socket | None = None
         # The origin first: after a restart, viewers are back as soon as it listens.
@@ -133,22 +141,25 @@ class Supervisor:
 
     def watch_heartbeats(self) -> None:
         """Note which running roles' heartbeats advanced since the last look."""
-        limits = self.rt.settings.supervisor.hang_seconds
-        watched = [c for c in self.children if c.process is not None and c.role in limits]
+        watched = [c.role for c in self.children if c.role in self.rt.settings.supervisor.hang_seconds]
         if not watched:
             return
         with self.rt.db.session() as session:
-            rows = session.scalars(select(Heartbeat).where(Heartbeat.role.in_([c.role for c in watched])))
-            beats = {b.role: b for b in rows}
-        for child in watched:
-            beat = beats.get(child.role)
-            if beat is not None and beat.pid == child.process.pid and beat.at_us != child.beat_at_us:
-                child.beat_at_us, child.quiet_since = beat.at_us, time.monotonic()
+            beats = {b.role: b for b in session.scalars(select(Heartbeat).where(Heartbeat.role.in_(watched)))}
+        with self.lock:
+            for child in self.children:
+                beat = beats.get(child.role)
+                if beat and child.process and beat.pid == child.process.pid and beat.at_us != child.beat_at_us:
+                    child.beat_at_us, child.quiet_since = beat.at_us, time.monotonic()
+
+    def database_unwell(self) -> bool:
+        began = self.round_began
+        return self.database.ongoing or (began is not None and time.monotonic() - began > SLOW_DATABASE_SECONDS)
 
     def hung(self, child: Child) -> bool:
         """Alive, but its heartbeat has not advanced for longer than its limit while the database answered."""
         limit = self.rt.settings.supervisor.hang_seconds.get(child.role)
-        if limit is None or self.database.ongoing:
+        if limit is None or self.database_unwell():
             return False
         if child.beat_at_us is None:
             limit = max(limit, FIRST_HEARTBEAT_SECONDS)
@@ -156,16 +167,27 @@ class Supervisor:
 
     def run(self) -> None:
         self.rt.stop_on_signals()
-        started_us, next_heartbeat = self.rt.clock.now_us(), 0.0
+        database = threading.Thread(target=self.keep_database, name="database", daemon=True)
+        database.start()
         try:
             while not self.rt.stop.is_set():
-                if self.database.due():
-                    next_heartbeat = self.database_round(started_us, next_heartbeat)
-                for child in self.children:
-                    self.check(child)
+                with self.lock:
+                    for child in self.children:
+                        self.check(child)
                 self.rt.stop.wait(0.5)
         finally:
-            self.shutdown()
+            self.rt.stop.set()
+            self.shutdown(database)
+
+    def keep_database(self) -> None:
+        """The database thread: a round every half second, or after the backoff while the database fails."""
+        started_us, next_heartbeat = self.rt.clock.now_us(), 0.0
+        while not self.rt.stop.is_set():
+            if self.database.due():
+                self.round_began = time.monotonic()
+                next_heartbeat = self.database_round(started_us, next_heartbeat)
+                self.round_began = None
+            self.rt.stop.wait(0.5)
 
     def database_round(self, started_us: int, next_heartbeat: float) -> float:
         """Everything the supervisor does with the database; returns when the next heartbeat is due.
@@ -173,17 +195,18 @@ class Supervisor:
         A failure is waited out with backoff (DatabaseOutage); meanwhile the roles run on as they are.
         """
         try:
+            unwell = self.database_unwell()
             if time.monotonic() >= next_heartbeat:  # so `vvtvctl streaming restart` knows someone will answer
                 self.rt.heartbeat(restart.SUPERVISOR_ROLE, started_us, roles=[c.role for c in self.children])
                 next_heartbeat = time.monotonic() + restart.SUPERVISOR_HEARTBEAT_SECONDS
             self.flush_events()
             self.restart_requested()
-            was_away = self.database.ongoing
             self.database.answered()
-            if was_away:
+            if unwell or self.database_unwell():
                 # No role could heartbeat while the database was away: each has its full limit again from now.
-                for child in self.children:
-                    child.quiet_since = time.monotonic()
+                with self.lock:
+                    for child in self.children:
+                        child.quiet_since = time.monotonic()
             self.watch_heartbeats()
         except Exception as exc:  # noqa: BLE001 - whatever the database says, the roles keep running
             self.database.failed(exc)
@@ -202,26 +225,31 @@ class Supervisor:
             requests = restart.pending_requests(session, self.answered)
         for request in requests:
             report = restart.RestartReport(request_id=request.id)
-            for role in request.roles:
-                child = next((c for c in self.children if c.role == role), None)
-                if child is None:
-                    report.not_running.append(role)
-                    continue
-                if child.process is not None and child.process.poll() is None:
-                    _stop([child.process])
-                self.start(child)  # at once and without counting a failure: it was asked for
-                child.failures = 0
-                report.restarted[role] = child.process.pid
+            with self.lock:
+                for role in request.roles:
+                    child = next((c for c in self.children if c.role == role), None)
+                    if child is None:
+                        report.not_running.append(role)
+                        continue
+                    if child.process is not None and child.process.poll() is None:
+                        _stop([child.process])
+                    self.start(child)  # at once and without counting a failure: it was asked for
+                    child.failures = 0
+                    report.restarted[role] = child.process.pid
             self.answered = request.id  # before answering: a failed answer must not restart the roles twice
             restart.answer(self.rt, report)
             log.info("restart request %d: restarted %s", request.id, report.restarted)
 
-    def shutdown(self) -> None:
-        _stop([c.process for c in self.children if c.process and c.process.poll() is None])
+    def shutdown(self, database: threading.Thread) -> None:
+        with self.lock:
+            _stop([c.process for c in self.children if c.process and c.process.poll() is None])
         if self.origin_socket is not None:
             self.origin_socket.close()
+        database.join(timeout=SLOW_DATABASE_SECONDS)
         try:
-            self.flush_events()
+            if database.is_alive():
+                raise TimeoutError(f"no answer within {SLOW_DATABASE_SECONDS} s")
+            self.flush_events()  # what is still waiting
         except Exception as exc:  # noqa: BLE001 - stopping anyway
             log.warning("%d event(s) not written, the database did not answer: %s", len(self.pending_events), exc)
 
