@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import os
 import pwd
+import re
 import shlex
 import shutil
 import signal
@@ -73,6 +74,12 @@ export HOME="$profile"
 {chown}exec {setpriv} {as_account}--pdeathsig=KILL {chromium} "$@"
 """
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+# The isolated world our scripts run in: one per frame and document, the page's DOM shared but
+# none of its JavaScript (a page that redefines document.title or querySelectorAll fools only itself).
+# Asked for by name each time, Chromium hands back the same world while the document lasts, so
+# what a script leaves on `window` there (the video it marked, its event counters) is there next time.
+PROBE_WORLD = "vvtv-probes"
+FUNCTION_SCRIPT = re.compile(r"^\s*(async\s+)?(function\b|\(|[A-Za-z_$][\w$]*\s*=>)")
 HEALTH_CHECK_SECONDS = 3  # a browser that cannot say its version this fast is hung
 # Returns why a URL must not be requested, or None when it may be.
 RequestPolicy = Callable[[str], "str | None"]
@@ -127,6 +134,7 @@ class PageFrame:
     """One frame of a page (the page itself or an iframe), to run scripts in and find boxes."""
 
     _frame: Frame
+    _page: BrowserPage
     _timeout: float
     _on_error: Callable[[BaseException, str], Exception]
 
@@ -139,7 +147,9 @@ class PageFrame:
         return self._frame.parent_frame is None
 
     async def evaluate(self, script: str, arg: Any = None) -> Any:
-        return await _guarded(self._frame.evaluate(script, arg), self._timeout, self._on_error, "running a script in")
+        """Run `script` (a function taking `arg`, or an expression) in the frame's isolated world; its JSON value."""
+        return await _guarded(self._page.run_isolated(self._frame, script, arg), self._timeout, self._on_error,
+                              "running a script in")  # fmt: skip
 
     async def box(self, selector: str) -> Box | None:
         """Where the first element matching `selector` is, in the page's viewport (None: not visible)."""
@@ -172,6 +182,7 @@ class BrowserPage:
         self.network: list[NetworkRecord] = []
         self.refused: list[str] = []  # "url: why", for requests the policy stopped
         self.problem: str | None = None  # set when the top document turned out not to be a web page
+        self._targets: dict[Frame, tuple[CDPSession, str]] = {}  # frame -> the DevTools session and id to reach it
         page.on("response", self._on_response)
         page.on("requestfailed", self._on_request_failed)
         page.on("websocket", self._on_websocket)
@@ -193,11 +204,59 @@ class BrowserPage:
         return self._session.classify(exc, where)
 
     def frames(self) -> list[PageFrame]:
-        return [PageFrame(_frame=f, _timeout=self._timeout, _on_error=self._error) for f in self._page.frames]
+        return [self._frame(f) for f in self._page.frames]
+
+    def _frame(self, frame: Frame) -> PageFrame:
+        return PageFrame(_frame=frame, _page=self, _timeout=self._timeout, _on_error=self._error)
 
     @property
     def main(self) -> PageFrame:
-        return PageFrame(_frame=self._page.main_frame, _timeout=self._timeout, _on_error=self._error)
+        return self._frame(self._page.main_frame)
+
+    async def run_isolated(self, frame: Frame, script: str, arg: Any) -> Any:
+        """Run a script in our isolated world of `frame` (Page.createIsolatedWorld), by value."""
+        for attempt in (1, 2):
+            session, frame_id = await self._target(frame)
+            try:
+                world = await session.send("Page.createIsolatedWorld", {"frameId": frame_id, "worldName": PROBE_WORLD})
+                common = {"returnByValue": True, "awaitPromise": True, "userGesture": True}
+                if FUNCTION_SCRIPT.match(script):
+                    reply = await session.send("Runtime.callFunctionOn", {
+                        "functionDeclaration": script, "executionContextId": world["executionContextId"],
+                        "arguments": [{"value": arg}], **common})  # fmt: skip
+                else:
+                    reply = await session.send("Runtime.evaluate", {
+                        "expression": script, "contextId": world["executionContextId"], **common})  # fmt: skip
+                break
+            except PlaywrightError:
+                # The frame may have moved to another renderer process (and DevTools session): look again, once.
+                self._targets.pop(frame, None)
+                if attempt == 2 or frame.is_detached():
+                    raise
+        if "exceptionDetails" in reply:
+            details = reply["exceptionDetails"]
+            text = details.get("exception", {}).get("description") or details.get("text") or "an exception"
+            raise PageFailed(f"running a script in {frame.url} failed: {text.strip().splitlines()[0][:300]}")
+        return reply["result"].get("value")
+
+    async def _target(self, frame: Frame) -> tuple[CDPSession, str]:
+        """The DevTools session that reaches `frame` and the frame's id in it.
+
+        The page and each iframe rendered in a process of its own (cross-site) have a session of their
+        own; an iframe rendered with its parent is found in its parent's frame tree.
+        """
+        if frame not in self._targets:
+            try:
+                session = await self._context.new_cdp_session(frame)
+                tree = await session.send("Page.getFrameTree")
+                self._targets[frame] = (session, tree["frameTree"]["frame"]["id"])
+            except PlaywrightError as exc:
+                if frame.parent_frame is None or "separate CDP session" not in str(exc):
+                    raise
+                session, parent_id = await self._target(frame.parent_frame)
+                tree = await session.send("Page.getFrameTree")
+                self._targets[frame] = (session, _child_frame_id(tree["frameTree"], parent_id, frame))
+        return self._targets[frame]
 
     async def goto(self, url: str, *, referer: str | None = None) -> None:
         try:
@@ -297,8 +356,8 @@ class BrowserPage:
 
     async def _stop_loading(self) -> None:
         try:
-            await asyncio.wait_for(self._page.evaluate("window.stop()"), 2)
-        except (TimeoutError, asyncio.TimeoutError, PlaywrightError):
+            await asyncio.wait_for(self.main.evaluate("window.stop()"), 2)
+        except (TimeoutError, asyncio.TimeoutError, PlaywrightError, PageFailed, BrowserCrashed):
             pass
 
     def _on_download(self, download: Any) -> None:
@@ -512,6 +571,28 @@ def _egress_flags(proxy_url: str) -> list[str]:
     over UDP (which no proxy sees). Last on the command line, so that no extra switch overrides them."""
     return [f"--proxy-server={proxy_url}", "--proxy-bypass-list=<-loopback>",
             "--force-webrtc-ip-handling-policy=disable_non_proxied_udp"]  # fmt: skip
+
+
+def _child_frame_id(tree: dict[str, Any], parent_id: str, frame: Frame) -> str:
+    """The id of `frame` among the children of `parent_id` in a Page.getFrameTree answer.
+
+    Matched by URL and name; twins (same URL and name) by their order, which both sides keep as the
+    order the frames were attached in.
+    """
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if node["frame"]["id"] == parent_id:
+            same = [c["frame"]["id"] for c in node.get("childFrames", [])
+                    if c["frame"]["url"] == frame.url and c["frame"].get("name", "") == frame.name]  # fmt: skip
+            assert frame.parent_frame is not None
+            twins = [f for f in frame.parent_frame.child_frames if f.url == frame.url and f.name == frame.name]
+            index = twins.index(frame)
+            if index < len(same):
+                return same[index]
+            break
+        stack.extend(node.get("childFrames", []))
+    raise PageFailed(f"the frame {frame.url} could not be found to run a script in (it may have just navigated)")
 
 
 def browser_account(name: str) -> pwd.struct_passwd | None:
