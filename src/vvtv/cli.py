@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from vvtv.config import load_settings
 from vvtv.errors import VVTVError
+from vvtv.text import PrintableFormatter, printable, printable_stdout
 
 SUPERVISED_ENV = "VVTV_SUPERVISED"
 
@@ -154,11 +155,12 @@ def run_cli(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], object] = args.func
     try:
-        result = func(args)
+        with printable_stdout():  # titles and messages come from web pages: no terminal escapes get through
+            result = func(args)
     except VVTVError as exc:
         if not exc.expected:
             raise
-        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        print(f"{parser.prog}: error: {printable(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -166,7 +168,9 @@ def run_cli(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    log = logging.StreamHandler()
+    log.setFormatter(PrintableFormatter("%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S"))
+    logging.basicConfig(level=logging.INFO, handlers=[log])
     return run_cli(build_parser(), argv)
 
 

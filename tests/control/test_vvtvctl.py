@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -30,6 +31,7 @@ def live_runtime(tmp_path: Path) -> Runtime:
 def vvtvctl(rt: Runtime, *args: str) -> subprocess.CompletedProcess:
     env = {
         "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": os.environ.get("PYTHONPATH", ""),  # a worktree's code, when the tests run on one
         "VVTV_DATA_DIR": str(rt.settings.data_dir),
         "VVTV_PROFILES": json.dumps({"tiny": TINY_PROFILE}),
         "VVTV_CHANNELS": json.dumps([{"name": "main", "profile": "tiny"}]),
@@ -84,3 +86,15 @@ def test_unknown_channel_is_named(live_runtime: Runtime) -> None:
     done = vvtvctl(live_runtime, "queue", "show", "--channel", "nope")
     assert done.returncode == 2
     assert "no channel named 'nope'" in done.stderr
+
+
+def test_a_title_from_the_web_cannot_drive_the_terminal(live_runtime: Runtime) -> None:
+    """Escapes in a title (clear the screen, retitle the window, reverse the text) are shown, not obeyed."""
+    title = "Evil\x1b[2J\x1b]0;owned\x07 \u202etitle"
+    make_programme(live_runtime, 4, title=title)
+    Programmer(live_runtime).fill("main")
+    text = vvtvctl(live_runtime, "queue", "show").stdout
+    assert "Evil\\x1b[2J\\x1b]0;owned\\x07 \\u202etitle" in text
+    assert not any(ch in text for ch in "\x1b\x07\u202e")
+    entries = json.loads(vvtvctl(live_runtime, "--json", "queue", "show").stdout)["main"]["entries"]
+    assert entries[0]["title"] == title  # JSON carries it exactly, escaped the JSON way

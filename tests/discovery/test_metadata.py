@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from vvtv.config import load_settings
-from vvtv.discovery.browser import BrowserOptions, BrowserSession
-from vvtv.discovery.metadata import COLLECT_SCRIPT, RawPage, licence_name, parse_duration, parse_metadata
+from vvtv.discovery.browser import BrowserOptions, BrowserSession, PageFailed
+from vvtv.discovery.metadata import COLLECT_SCRIPT, RawPage, licence_name, parse_duration, parse_metadata, read_page
 
 
 @pytest.mark.parametrize(
@@ -106,3 +106,42 @@ def test_the_page_script_gathers_every_kind_of_markup_in_chromium() -> None:
     assert (raw.h1, raw.title) == ("Heading", "Tab")
     meta = parse_metadata(raw)
     assert (meta.title, meta.duration_s, meta.licence, meta.tags) == ("LD title", 12, "CC BY-NC 4.0", ["one", "two"])
+
+
+def test_what_a_page_says_is_cleaned_and_capped_before_it_is_kept() -> None:
+    escape = "\x1b[2J\x1b]0;owned\x07"  # clear the screen, retitle the terminal
+    raw = read_page({
+        "title": f"Calm{escape} sea\u202e{'x' * 10_000}", "h1": "", "url": "https://site.example/watch?v=1",
+        "description": "Line one\x00\x08\r\nline two\x1b[31m red\n\n\n\nfar below" + "y" * 20_000,
+        "keywords": ", ".join([f"tag{i}\x1b[0m" for i in range(500)] + ["tag1"]),
+        "og": {f"og:extra{i}": ["v"] for i in range(5000)} | {"og:image": ["javascript:alert(1)"]},
+        "licence_texts": ["Creative Commons Attribution 4.0\x1b[8m"] * 50,
+        "jsonld": [nested(5000), {"@type": "VideoObject", "contentUrl": "https://cdn.example/v.mp4\n"}],
+    })  # fmt: skip
+    assert len(raw.og) == 200 and len(raw.licence_texts) == 8 and len(raw.title) == 5000
+    meta = parse_metadata(raw)
+    assert meta.title.startswith("Calm [2J ]0;owned sea xxx") and len(meta.title) == 300
+    assert meta.description.startswith("Line one\nline two [31m red\n\nfar below") and 4900 < len(meta.description) <= 5000
+    assert meta.tags[:3] == ["tag0 [0m", "tag1 [0m", "tag2 [0m"] and len(meta.tags) == 30
+    assert meta.licence == "CC BY 4.0" and meta.content_url == "https://cdn.example/v.mp4"
+    assert meta.thumbnail_url is None  # javascript: is no image
+    kept = [meta.title, meta.description, *meta.tags, meta.licence]
+    assert not any(ch in text for text in kept for ch in "\x1b\x00\x07\x08\r\u202e")
+
+
+def nested(depth: int) -> list:
+    value: list = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [({"title": {"toString": "x"}}, "title"), ({"og": {"og:title": "not a list"}}, "og.og:title"),
+     ("a string", "Input should be a valid dictionary"), (None, "Input should be a valid dictionary")],
+)  # fmt: skip
+def test_a_malformed_answer_is_the_pages_fault_named(value: object, problem: str) -> None:
+    with pytest.raises(PageFailed) as failed:
+        read_page(value)
+    assert str(failed.value).startswith("the page's metadata is not what the script reads") and problem in str(failed.value)

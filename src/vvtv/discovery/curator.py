@@ -34,7 +34,7 @@ from vvtv.discovery import sites
 from vvtv.discovery.playback import PlaybackReport, shortfall, watch
 from vvtv.discovery.browser import BrowserCrashed, BrowserOptions, BrowserPage, BrowserSession, PageFailed
 from vvtv.discovery.human import Human
-from vvtv.discovery.metadata import COLLECT_SCRIPT, PageMetadata, RawPage, parse_metadata
+from vvtv.discovery.metadata import COLLECT_SCRIPT, PageMetadata, parse_metadata, read_page
 from vvtv.discovery.politeness import Politeness
 from vvtv.discovery.schedule import DiscoverySchedule
 from vvtv.discovery.status import CuratorStatus
@@ -352,7 +352,7 @@ class Curator:
         await page.goto(url, referer=visit.found_on)
         human = self._human(page)
         await human.glance()
-        raw = RawPage.model_validate(await page.main.evaluate(COLLECT_SCRIPT))
+        raw = read_page(await page.main.evaluate(COLLECT_SCRIPT))
         visit.metadata = parse_metadata(raw)
         visit.playback = await watch(page, human, self.settings, visit.tried, play_control=play_control)
 

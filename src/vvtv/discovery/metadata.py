@@ -4,38 +4,50 @@ A script in the page gathers the raw markup (COLLECT_SCRIPT); the Python
 below decides what it means, so the rules can be tested without a browser.
 The first source that has a field wins, in the order JSON-LD, microdata, Open
 Graph, DOM; `sources` records where each field came from.
+
+All of it is written by whoever made the page: the script caps what it reads,
+RawPage checks the types and caps again, and what is kept (PageMetadata) has
+its control characters removed and its lengths capped before it is stored,
+judged or shown.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError
+
+from vvtv.discovery.browser import PageFailed
+from vvtv.text import CONTROL, clean_paragraphs, clean_text
 
 COLLECT_SCRIPT = r"""
 () => {
+  const cap = (text) => String(text || '').slice(0, 5000);  // a page can put megabytes anywhere
+  const first = (selector, n) => [...document.querySelectorAll(selector)].slice(0, n);
   const og = {};
-  for (const m of document.querySelectorAll('meta[property], meta[name^="og:"], meta[name^="video:"]')) {
-    const key = (m.getAttribute('property') || m.getAttribute('name') || '').toLowerCase();
-    (og[key] = og[key] || []).push(m.getAttribute('content') || '');
+  for (const m of first('meta[property], meta[name^="og:"], meta[name^="video:"]', 200)) {
+    const key = cap(m.getAttribute('property') || m.getAttribute('name')).toLowerCase();
+    (og[key] = og[key] || []).push(cap(m.getAttribute('content')));
   }
   const jsonld = [];
-  for (const s of document.querySelectorAll('script[type="application/ld+json"]')) {
+  for (const s of first('script[type="application/ld+json"]', 8)) {
+    if (s.textContent.length > 200000) continue;
     try { jsonld.push(JSON.parse(s.textContent)); } catch (e) { /* broken JSON-LD is ignored */ }
   }
   const microdata = [];
-  for (const scope of document.querySelectorAll('[itemscope][itemtype*="VideoObject" i]')) {
+  for (const scope of first('[itemscope][itemtype*="VideoObject" i]', 4)) {
     const props = {};
-    for (const el of scope.querySelectorAll('[itemprop]')) {
+    for (const el of [...scope.querySelectorAll('[itemprop]')].slice(0, 100)) {
       const value = el.getAttribute('content') || el.getAttribute('href') || el.getAttribute('src') || el.textContent.trim();
-      (props[el.getAttribute('itemprop')] = props[el.getAttribute('itemprop')] || []).push(value);
+      const key = cap(el.getAttribute('itemprop'));
+      (props[key] = props[key] || []).push(cap(value));
     }
     microdata.push(props);
   }
-  const meta = (name) => (document.querySelector(`meta[name="${name}" i]`) || {}).content || '';
-  const licenceLinks = [...document.querySelectorAll('a[rel~="license" i], link[rel~="license" i]')].map((a) => a.href);
+  const meta = (name) => cap((document.querySelector(`meta[name="${name}" i]`) || {}).content);
+  const licenceLinks = first('a[rel~="license" i], link[rel~="license" i]', 8).map((a) => cap(a.href));
   const text = (document.body ? document.body.innerText : '').slice(0, 20000);
   const licenceTexts = [...text.matchAll(/creative commons(?:[^.\n]|\.\d){0,90}|\bCC[ -](?:BY|0)[A-Z -]*\d\.\d|\bCC0\b|public domain/gi)]
     .slice(0, 8).map((m) => m[0].trim());
@@ -43,9 +55,9 @@ COLLECT_SCRIPT = r"""
   const video = document.querySelector('video[poster]');
   return {
     og, jsonld, microdata, licence_links: licenceLinks, licence_texts: licenceTexts,
-    title: document.title || '', h1: h1 ? h1.textContent.trim() : '',
+    title: cap(document.title), h1: h1 ? cap(h1.textContent.trim()) : '',
     description: meta('description'), keywords: meta('keywords'),
-    poster: video ? video.poster : '', url: location.href,
+    poster: video ? cap(video.poster) : '', url: cap(location.href),
   };
 }
 """
@@ -55,21 +67,70 @@ CC_URL = re.compile(r"creativecommons\.org/(licenses|publicdomain)/([a-z-]+)/(\d
 UNSTATED_CC = "Creative Commons (variant not stated)"
 CC_WORDS = {"attribution": "BY", "sharealike": "SA", "noncommercial": "NC", "noderivatives": "ND", "noderivs": "ND"}
 
+# How much of each thing read from a page is kept: as much as any real video page needs.
+MAX_RAW_TEXT = 5000  # any one string as read
+MAX_TITLE = 300
+MAX_DESCRIPTION = 5000
+MAX_TAGS, MAX_TAG = 30, 60
+MAX_LICENCE = 120
+MAX_URL = 2000
+MAX_JSONLD_DEPTH = 12
+
+
+def _capped(limit: int):  # noqa: ANN202 - a pydantic validator
+    def cap(value: Any) -> Any:
+        if isinstance(value, str):
+            return value[:MAX_RAW_TEXT]
+        if isinstance(value, dict):
+            return dict(list(value.items())[:limit])
+        return value[:limit] if isinstance(value, list) else value
+
+    return BeforeValidator(cap)
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists and objects nest in a JSON value (without recursion: the page chose the depth)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (list, dict)):
+            deepest = max(deepest, depth)
+            if depth <= MAX_JSONLD_DEPTH:
+                stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
+def _shallow(value: Any) -> Any:
+    return [item for item in value if _depth(item) <= MAX_JSONLD_DEPTH] if isinstance(value, list) else value
+
+
+RawText = Annotated[str, _capped(0)]
+RawTexts = Annotated[list[RawText], _capped(200)]
+
 
 class RawPage(BaseModel):
-    """What COLLECT_SCRIPT returns, checked before use."""
+    """What COLLECT_SCRIPT returns, checked before use: the types, and every length capped."""
 
-    og: dict[str, list[str]] = Field(default_factory=dict)
-    jsonld: list[Any] = Field(default_factory=list)
-    microdata: list[dict[str, list[str]]] = Field(default_factory=list)
-    licence_links: list[str] = Field(default_factory=list)
-    licence_texts: list[str] = Field(default_factory=list)  # visible text that mentions a licence
-    title: str = ""
-    h1: str = ""
-    description: str = ""
-    keywords: str = ""
-    poster: str = ""
-    url: str = ""
+    og: Annotated[dict[RawText, RawTexts], _capped(200)] = Field(default_factory=dict)
+    jsonld: Annotated[list[Any], BeforeValidator(_shallow), _capped(8)] = Field(default_factory=list)
+    microdata: Annotated[list[dict[RawText, RawTexts]], _capped(4)] = Field(default_factory=list)
+    licence_links: Annotated[list[RawText], _capped(8)] = Field(default_factory=list)
+    licence_texts: Annotated[list[RawText], _capped(8)] = Field(default_factory=list)  # visible text naming a licence
+    title: RawText = ""
+    h1: RawText = ""
+    description: RawText = ""
+    keywords: RawText = ""
+    poster: RawText = ""
+    url: RawText = ""
+
+
+def read_page(value: Any) -> RawPage:
+    """COLLECT_SCRIPT's answer as a RawPage; anything else is the page's fault, named as such."""
+    try:
+        return RawPage.model_validate(value)
+    except ValidationError as exc:
+        raise PageFailed(f"the page's metadata is not what the script reads ({exc.error_count()} problems: "
+                         f"{exc.errors()[0]['msg']} at {'.'.join(map(str, exc.errors()[0]['loc']))})") from None
 
 
 @dataclass(kw_only=True)
@@ -209,4 +270,23 @@ def parse_metadata(raw: RawPage) -> PageMetadata:
             result.licence_url = value if value.startswith("http") else None
             result.sources["licence"] = source
             break
-    return result
+    return _cleaned(result)
+
+
+def _url(value: str | None) -> str | None:
+    """A URL as read, control characters removed; None when it is not one a page could mean (or is huge)."""
+    url = CONTROL.sub("", value or "").strip()
+    return url if url and len(url) <= MAX_URL and re.match(r"^https?://", url, re.IGNORECASE) else None
+
+
+def _cleaned(meta: PageMetadata) -> PageMetadata:
+    """What is kept of the page's words: fit to store, to show on a terminal and to quote to the judge."""
+    meta.title = clean_text(meta.title, MAX_TITLE)
+    meta.description = clean_paragraphs(meta.description, MAX_DESCRIPTION)
+    tags = (clean_text(t, MAX_TAG) for t in meta.tags)
+    meta.tags = list(dict.fromkeys(t for t in tags if t))[:MAX_TAGS]
+    meta.licence = clean_text(meta.licence, MAX_LICENCE) or None if meta.licence else None
+    meta.page_url = _url(meta.page_url) or ""
+    meta.thumbnail_url, meta.content_url = _url(meta.thumbnail_url), _url(meta.content_url)
+    meta.licence_url = _url(meta.licence_url)
+    return meta
