@@ -125,6 +125,8 @@ def test_what_a_page_says_is_cleaned_and_capped_before_it_is_kept() -> None:
     assert meta.tags[:3] == ["tag0 [0m", "tag1 [0m", "tag2 [0m"] and len(meta.tags) == 30
     assert meta.licence == "CC BY 4.0" and meta.content_url == "https://cdn.example/v.mp4"
     assert meta.thumbnail_url is None  # javascript: is no image
+    relative = parse_metadata(RawPage(url="https://site.example/watch/1", poster="/posters/1.jpg"))
+    assert relative.thumbnail_url == "https://site.example/posters/1.jpg"
     kept = [meta.title, meta.description, *meta.tags, meta.licence]
     assert not any(ch in text for text in kept for ch in "\x1b\x00\x07\x08\r\u202e")
 

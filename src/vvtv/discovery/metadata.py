@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Annotated, Any
+from urllib.parse import urljoin
 
 from pydantic import BaseModel, BeforeValidator, Field, ValidationError
 
@@ -273,10 +274,10 @@ def parse_metadata(raw: RawPage) -> PageMetadata:
     return _cleaned(result)
 
 
-def _url(value: str | None) -> str | None:
-    """A URL as read, control characters removed; None when it is not one a page could mean (or is huge)."""
-    url = CONTROL.sub("", value or "").strip()
-    return url if url and len(url) <= MAX_URL and re.match(r"^https?://", url, re.IGNORECASE) else None
+def _url(value: str | None, base: str = "") -> str | None:
+    """An absolute http(s) URL (a relative one resolved against `base`), or None: not one a page could mean."""
+    url = urljoin(base, CONTROL.sub("", value or "").strip()) if value else ""
+    return url if len(url) <= MAX_URL and re.match(r"^https?://", url, re.IGNORECASE) else None
 
 
 def _cleaned(meta: PageMetadata) -> PageMetadata:
@@ -287,6 +288,7 @@ def _cleaned(meta: PageMetadata) -> PageMetadata:
     meta.tags = list(dict.fromkeys(t for t in tags if t))[:MAX_TAGS]
     meta.licence = clean_text(meta.licence, MAX_LICENCE) or None if meta.licence else None
     meta.page_url = _url(meta.page_url) or ""
-    meta.thumbnail_url, meta.content_url = _url(meta.thumbnail_url), _url(meta.content_url)
-    meta.licence_url = _url(meta.licence_url)
+    meta.thumbnail_url = _url(meta.thumbnail_url, meta.page_url)
+    meta.content_url = _url(meta.content_url, meta.page_url)
+    meta.licence_url = _url(meta.licence_url, meta.page_url)
     return meta
