@@ -78,11 +78,11 @@ def hostile_visit(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, int, R
             tab = await browser.new_page()
             await tab.goto(f"{url}/watch")
             raw = read_page(await tab.main.evaluate(COLLECT_SCRIPT))
-            reports = [await watch(tab, Human(tab, random.Random(1), pacing=0), SETTINGS.discovery)]
+            reports = [await watch(tab, Human(tab, random.Random(1), pacing=0), SETTINGS.discovery, [])]
             await tab.close()
             embed = await browser.new_page()
             await embed.goto(f"{url}/embed?port={port}")
-            reports.append(await watch(embed, Human(embed, random.Random(2), pacing=0), SETTINGS.discovery))
+            reports.append(await watch(embed, Human(embed, random.Random(2), pacing=0), SETTINGS.discovery, []))
             frames = [(f.url, f.is_main) for f in embed.frames()]
             await embed.close()
             return raw, reports, frames
