@@ -73,7 +73,8 @@ def hostile_visit(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, int, R
     media = demo_media(tmp_path_factory)
 
     async def scenario(url: str, port: int) -> tuple[RawPage, list, list]:
-        options = BrowserOptions(executable=SETTINGS.discovery.chromium_executable(), timeout_seconds=6)
+        options = BrowserOptions(executable=SETTINGS.discovery.chromium_executable(), timeout_seconds=6,
+                                 allowed_hosts=[f"127.0.0.1:{port}", f"localhost:{port}"])  # through the egress proxy
         async with BrowserSession(options, lambda _url: None) as browser:
             tab = await browser.new_page()
             await tab.goto(f"{url}/watch")
