@@ -149,6 +149,10 @@ def test_histograms_and_counters_are_counted_from_the_database(runtime: Runtime)
         ("score 0.31 < 0.50 by embeddings (no LLM configured): off topic", "judge"),
         ("same media as plan #4 (http://x/)", "duplicate"),
         ("too short: 3 s (the minimum is 5 s)", "duration"),
+        ("a live stream (its HLS playlist has no EXT-X-ENDLIST): only recordings of a known length can be broadcast",
+         "live"),
+        ("an age confirmation is asked ('Are you 18?'); the curator never confirms an age ...", "age-gate"),
+        ("the page broke the curator's visit (ValidationError: ...)", "page-failed"),
         ("something nobody foresaw", "other"),
     ],
 )

@@ -62,10 +62,12 @@ REJECTION_KINDS = (
     ("not-smooth", re.compile(r"^not smooth")),
     ("no-media-url", re.compile(r"media URL could not be captured")),
     ("duration", re.compile(r"^too (short|long)")),
+    ("live", re.compile(r"^a live stream|^unknown length")),
+    ("age-gate", re.compile(r"^an age confirmation is asked")),
     ("licence", re.compile(r"open licence")),
     ("duplicate", re.compile(r"^same media as plan")),
     ("judge", re.compile(r"^score ")),
-    ("page-failed", re.compile(r"no video found|video was removed|did not respond|failed:")),
+    ("page-failed", re.compile(r"no video found|video was removed|did not respond|failed:|broke the curator's visit")),
 )
 
 
