@@ -272,16 +272,17 @@ async def _find_video(page: BrowserPage, human: Human, seconds: float, tried: li
                 tried.append(f"no <video> appeared within {seconds:g} s")
             return frame, clicks > 0
         if time.monotonic() >= next_step:
+            acted = False
             if clicks < MAX_CLICKS and await _click_to_play(page, human, tried, play_control):
-                clicks += 1
+                clicks, acted = clicks + 1, True
             elif scrolls < MAX_SCROLLS and await _scroll_on(page, human):
-                scrolls += 1
+                scrolls, acted = scrolls + 1, True
                 tried.append("scrolled down to look for a player further on")
+            if acted:
+                next_step = time.monotonic() + PATIENCE_SECONDS
+                deadline = max(deadline, next_step + PATIENCE_SECONDS)  # every step earns the player some time
             else:
-                next_step = deadline
-                continue
-            next_step = time.monotonic() + PATIENCE_SECONDS
-            deadline = max(deadline, next_step + PATIENCE_SECONDS)  # every step earns the player some time
+                next_step = deadline  # nothing left to try: only a late player can still turn up
         await asyncio.sleep(0.25)
 
 
