@@ -69,7 +69,8 @@ def test_the_report_lists_kept_rejected_skipped_and_failed_with_reasons() -> Non
     report.outcomes = [
         Outcome(page_url="http://x/a", status="kept", reason="score 0.90 ≥ 0.50", plan_id=1, title="A",
                 media_url="http://x/a.mp4", seconds=3.5),
-        Outcome(page_url="http://x/b", status="rejected", reason="below HD: played at 640x360", plan_id=2, title="B"),
+        Outcome(page_url="http://x/b", status="rejected", reason="below HD: played at 640x360", plan_id=2, title="B",
+                tried=["dismissed a consent dialog with 'Reject all'", "clicked the video"]),
         Outcome(page_url="file:///etc/passwd", status="skipped", reason="scheme 'file' is not allowed"),
     ]  # fmt: skip
     assert report.render().splitlines() == [
@@ -77,6 +78,7 @@ def test_the_report_lists_kept_rejected_skipped_and_failed_with_reasons() -> Non
         "  note: http://x/: searched through a search field",
         "Kept (1):", "  #1 A", "      page http://x/a", "      media http://x/a.mp4", "      score 0.90 ≥ 0.50 (3.5 s)",
         "Rejected (1):", "  #2 B", "      page http://x/b", "      below HD: played at 640x360",
+        "      tried: dismissed a consent dialog with 'Reject all'; clicked the video",
         "Skipped (1):", "  file:///etc/passwd", "      scheme 'file' is not allowed",
         "Failed (0):",
     ]  # fmt: skip

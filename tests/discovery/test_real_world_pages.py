@@ -272,6 +272,7 @@ def test_a_failed_page_keeps_its_title_and_what_was_tried(discoveries) -> None:
     assert (found.status, found.reason, found.title) == ("rejected", "no video found on the page", "Removed clip")
     tried = plans["/watch/gone"].playback["tried"]
     assert tried == ['clicked the play control "Play video"', "no <video> appeared within 4 s"]
+    assert found.tried == tried  # also in `vvtvctl discover`'s report
 
 
 def test_a_hostile_page_is_settled_once_and_discovery_goes_on(discoveries) -> None:

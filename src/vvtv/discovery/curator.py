@@ -78,6 +78,7 @@ class Outcome:
     judge: str | None = None
     score: float | None = None
     seconds: float = 0.0  # how long the visit and judgement took
+    tried: list[str] = field(default_factory=list)  # what was done on the page (dialogs answered, clicks, scrolls)
 
 
 @dataclass(kw_only=True)
@@ -116,6 +117,8 @@ class DiscoveryReport:
                 if o.media_url:
                     lines.append(f"      media {o.media_url}")
                 lines.append(f"      {o.reason}" + (f" ({o.seconds:.1f} s)" if o.seconds else ""))
+                if o.tried and o.status == REJECTED:
+                    lines.append(f"      tried: {'; '.join(o.tried)}")
         lines += [f"Browser restarted: {why}" for why in self.browser_restarts]
         return "\n".join(lines)
 
@@ -431,7 +434,7 @@ class Curator:
             return Outcome(page_url=url, status=SKIPPED, reason="already planned (saved meanwhile)")
         return Outcome(
             page_url=url, status=KEPT if status is PlanStatus.APPROVED else REJECTED, reason=reason, plan_id=plan.id,
-            title=plan.title, media_url=plan.media_url, judge=plan.judge, score=plan.score,
+            title=plan.title, media_url=plan.media_url, judge=plan.judge, score=plan.score, tried=evidence.tried,
         )  # fmt: skip
 
     def _enqueue_for_factory(self) -> None:
