@@ -336,7 +336,15 @@ class Curator:
             return self._broken_by_page(url, visit, exc)
 
     def _reject(self, url: str, visit: Visit, reason: str) -> Outcome:
-        return self._save(url, visit.metadata, visit.playback, visit.evidence(), PlanStatus.REJECTED, reason)
+        try:
+            return self._save(url, visit.metadata, visit.playback, visit.evidence(), PlanStatus.REJECTED, reason)
+        except SQLAlchemyError:
+            if visit.metadata is None and visit.playback is None:
+                raise  # nothing from the page in it: the database itself is in trouble
+            # Something the page said cannot be stored (the database refused it): the rejection stands without it.
+            bare = Visit(found_on=visit.found_on, refused_requests=visit.refused_requests, tried=visit.tried)
+            return self._save(url, None, None, bare.evidence(), PlanStatus.REJECTED,
+                              f"{reason} (what the page said could not be stored)")  # fmt: skip
 
     def _broken_by_page(self, url: str, visit: Visit, exc: Exception) -> Outcome:
         log.warning("curator: %s broke the visit", url, exc_info=exc)
