@@ -121,7 +121,8 @@ def walked() -> dict[str, dict]:
     with SiteServer(routes=look_alikes) as site:
 
         async def walk() -> None:
-            options = BrowserOptions(executable=load_settings().discovery.chromium_executable(), timeout_seconds=6)
+            options = BrowserOptions(executable=load_settings().discovery.chromium_executable(), timeout_seconds=6,
+                                     allowed_hosts=["127.0.0.1"])  # the look-alikes, through the egress proxy
             async with BrowserSession(options, policy=lambda _url: None) as browser:
                 for name, start in LOCAL.items():
                     profile = built_in[name].model_copy(update={"start_url": site.url + start})
