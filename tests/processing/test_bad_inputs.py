@@ -48,6 +48,10 @@ def truncated(path: Path) -> Path:
 def make_site(root: Path, lure_url: str) -> None:
     # A "video" that is a playlist of a segment elsewhere: ffmpeg must not go and fetch it.
     (root / "playlist.mp4").write_text(f"#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4.0,\n{lure_url}\n#EXT-X-ENDLIST\n")
+    # One naming a file of this machine: it must not be read (nor aired) either.
+    (root / "local-playlist.mp4").write_text(
+        f"#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4.0,\n{root / 'good.mp4'}\n#EXT-X-ENDLIST\n"
+    )
     truncated(root / "truncated.mp4")
     (root / "empty.mp4").write_bytes(b"")
     (root / "text.mp4").write_text("This is not a video.\n" * 100)
@@ -63,6 +67,7 @@ BAD = [
     ("/empty.mp4", "empty file"),
     ("/text.mp4", "not a readable media file"),
     ("/playlist.mp4", "refers to other files or addresses"),
+    ("/local-playlist.mp4", "refers to other files or addresses"),
     ("/audio-only.m4a", "no video stream"),
     ("/short.mp4", "too short"),
     ("/undecodable.mp4", "undecodable"),

@@ -30,6 +30,10 @@ from vvtv.processes import die_with_parent
 
 ProgressCallback = Callable[[float], None]  # media seconds done
 LOCAL_FILES = "file"  # the protocols an untrusted source may be read with
+# The containers an untrusted source may be (ffmpeg's demuxer names: "mov" is also mp4/m4a/3gp,
+# "matroska" also webm). Not playlists (hls, dash, concat): one that names local files would
+# make ffprobe and ffmpeg read, and the channel air, files of this machine.
+MEDIA_CONTAINERS = "mov,matroska,mpegts,flv,avi,mpeg,ogg,asf,mxf,wav"
 # What ffmpeg says when a file refers to something outside the whitelist.
 OFF_WHITELIST = "not on whitelist"
 
@@ -60,7 +64,7 @@ def ffprobe_binary() -> str:
 
 def local_input(path: str) -> list[str]:
     """ffmpeg's arguments reading an untrusted local file: it may refer to nothing but local files."""
-    return ["-protocol_whitelist", LOCAL_FILES, "-i", path]
+    return ["-protocol_whitelist", LOCAL_FILES, "-format_whitelist", MEDIA_CONTAINERS, "-i", path]
 
 
 def run_ffmpeg(
@@ -174,10 +178,12 @@ class _StallWatch:
 def probe(path_or_url: str, *, timeout: float = 60, protocols: str = LOCAL_FILES) -> dict:
     """ffprobe's JSON (format and streams) for a file; InputError when it cannot be read.
 
-    `protocols`: what it may be read with; a local file by default (a URL needs "http,tcp").
+    `protocols`: what it may be read with; a local file by default (a URL needs "http,tcp"),
+    then only as one of the media containers.
     """
+    containers = ["-format_whitelist", MEDIA_CONTAINERS] if protocols == LOCAL_FILES else []
     command = [
-        ffprobe_binary(), "-v", "error", "-print_format", "json", "-protocol_whitelist", protocols,
+        ffprobe_binary(), "-v", "error", "-print_format", "json", "-protocol_whitelist", protocols, *containers,
         "-show_format", "-show_streams", path_or_url,
     ]  # fmt: skip
     try:
