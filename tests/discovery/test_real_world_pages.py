@@ -177,7 +177,9 @@ def discoveries(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
                 "-hls_playlist_type", "vod", "-hls_segment_filename", str(lo / "seg_%03d.ts"), str(lo / "media.m3u8")],
                timeout=120)  # fmt: skip
     with SiteServer(routes=openreel(media, media / "hls" / "city-lights", lo)) as site:
-        rt = Runtime.open(curator_settings(tmp_path_factory.mktemp("real-world"), f"{site.url}/"))
+        # What these pages test is finding and starting their players; how smoothly hls.js plays on a
+        # loaded 2-core CI machine is not (test_playback measures smoothness), so any steady advance will do.
+        rt = Runtime.open(curator_settings(tmp_path_factory.mktemp("real-world"), f"{site.url}/", min_advance_ratio=0.1))
         curator = Curator(rt)
 
         async def twice() -> tuple[DiscoveryReport, DiscoveryReport]:
