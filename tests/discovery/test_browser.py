@@ -51,16 +51,20 @@ def session(**options: object) -> BrowserSession:
 
 
 def test_the_guard_refuses_requests_the_policy_forbids() -> None:
-    async def visit(url: str) -> list[str]:
+    async def visit(server: SiteServer) -> list[str]:
         async with session() as browser:
             tab = await browser.new_page()
-            await tab.goto(url + "/")
-            await asyncio.sleep(0.3)
+            await tab.goto(server.url + "/")
+            # The images load after the document: wait (bounded) for the page to have asked for all three.
+            for _ in range(100):
+                if len(tab.refused) >= 2 and "/ok.png" in server.requests:
+                    break
+                await asyncio.sleep(0.05)
             await tab.close()
             return tab.refused
 
     with site() as server:
-        refused = asyncio.run(visit(server.url))
+        refused = asyncio.run(visit(server))
         requested = list(server.requests)
     assert sorted(refused) == sorted([f"{server.url}/private/a.png: disallowed by robots.txt",
                                       "http://10.9.9.9/pixel.png: private address"])  # fmt: skip

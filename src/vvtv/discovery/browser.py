@@ -80,6 +80,8 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 # what a script leaves on `window` there (the video it marked, its event counters) is there next time.
 PROBE_WORLD = "vvtv-probes"
 FUNCTION_SCRIPT = re.compile(r"^\s*(async\s+)?(function\b|\(|[A-Za-z_$][\w$]*\s*=>)")
+# A first start on a fresh machine (cold disk, a new account's caches) was seen to take over 20 s.
+LAUNCH_SECONDS = 60
 HEALTH_CHECK_SECONDS = 3  # a browser that cannot say its version this fast is hung
 # Returns why a URL must not be requested, or None when it may be.
 RequestPolicy = Callable[[str], "str | None"]
@@ -417,7 +419,7 @@ class BrowserSession:
             self._browser = await self._playwright.chromium.launch(
                 executable_path=launcher,
                 args=[*CHROMIUM_FLAGS, *self.options.extra_args, *_egress_flags(self.egress.url)],
-                headless=self.options.headless, chromium_sandbox=True, timeout=20_000,
+                headless=self.options.headless, chromium_sandbox=True, timeout=LAUNCH_SECONDS * 1000,
                 # Our signals are ours to handle: the Curator stops the browser itself.
                 handle_sigint=False, handle_sigterm=False, handle_sighup=False,
             )  # fmt: skip
