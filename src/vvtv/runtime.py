@@ -51,10 +51,8 @@ class Runtime:
             session.add(Event(at_us=at_us, kind=kind, channel=channel, message=message, data=data))
 
     def heartbeat(self, role: str, started_at_us: int, **data: Any) -> None:
-        with self.db.session() as session:
-            session.merge(
-                Heartbeat(role=role, pid=os.getpid(), started_at_us=started_at_us, at_us=self.clock.now_us(), data=data)
-            )
+        self.db.upsert(Heartbeat, {"role": role, "pid": os.getpid(), "started_at_us": started_at_us,
+                                   "at_us": self.clock.now_us(), "data": data})  # fmt: skip
 
 
 @dataclass(kw_only=True)

@@ -6,13 +6,17 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, inspect
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from vvtv.errors import ConfigError, StorageError
+from vvtv.storage.models import Base
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -97,6 +101,18 @@ class Database:
             raise
         finally:
             session.close()
+
+    def upsert(self, model: type[Base], values: dict[str, Any]) -> None:
+        """Insert the row, or update it where its primary key exists: one statement, so writers of
+        the same key at the same moment cannot both insert (a read then an insert could)."""
+        dialect_insert = postgresql_insert if self.is_postgresql else sqlite_insert
+        keys = [column.name for column in inspect(model).primary_key]
+        statement = dialect_insert(model).values(**values)
+        statement = statement.on_conflict_do_update(
+            index_elements=keys, set_={name: statement.excluded[name] for name in values if name not in keys}
+        )
+        with self.session() as session:
+            session.execute(statement)
 
     def migrate(self) -> None:
         """Bring the schema up to the newest migration (idempotent, safe on every start)."""
