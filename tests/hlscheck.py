@@ -7,9 +7,9 @@ number that moves backwards or starts pointing at different content.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from urllib.parse import urljoin
 
 import m3u8
@@ -23,6 +23,7 @@ class Observed:
     # Per segment: its discontinuity sequence number and program date-time, if any.
     dsns: list[int]
     dates: list[datetime | None]
+    playlist: m3u8.M3U8  # as parsed
 
 
 @dataclass
@@ -53,15 +54,17 @@ class LiveChecker:
             dsns.append(dsn)
             dates.append(segment.program_date_time)
             uris.append(segment.uri)
+            # One stat: the kernel follows the URI's "..", as a web server mapping it to a file would.
             if self.check_files:
-                path = Path(self.base) / segment.uri
-                assert path.resolve().is_file(), f"listed segment does not exist: {segment.uri}"
+                path = os.path.join(self.base, segment.uri)
+                assert os.path.isfile(path), f"listed segment does not exist: {segment.uri}"
         observed = Observed(
             media_sequence=playlist.media_sequence,
             discontinuity_sequence=playlist.discontinuity_sequence or 0,
             uris=uris,
             dsns=dsns,
             dates=dates,
+            playlist=playlist,
         )
         self._compare(observed)
         for offset, uri in enumerate(uris):
@@ -96,9 +99,10 @@ class LiveChecker:
             )
 
 
-def check_boundaries(text: str) -> int:
+def check_boundaries(playlist: str | m3u8.M3U8) -> int:
     """Every programme boundary (another asset, or the asset starting over) carries a discontinuity."""
-    playlist = m3u8.loads(text)
+    if isinstance(playlist, str):
+        playlist = m3u8.loads(playlist)
     boundaries = 0
     previous = None
     for segment in playlist.segments:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -60,7 +61,9 @@ def _wait_for_new_pid(db: Database, role: str, old: int, seconds: float) -> int:
 
 
 def test_dead_and_hung_roles_are_restarted(tmp_path: Path) -> None:
-    system = LiveSystem(data_dir=tmp_path / "var")
+    # The broadcaster heartbeats every few seconds; found hung after 8 s of silence instead of 20, to save time.
+    hang = json.dumps({**SupervisorSettings().hang_seconds, "broadcaster": 8})
+    system = LiveSystem(data_dir=tmp_path / "var", env_overrides={"VVTV_SUPERVISOR__HANG_SECONDS": hang})
     system.start()
     db = Database(load_settings(data_dir=tmp_path / "var").database_url)
     checker = LiveChecker(base="", check_files=False)
@@ -73,8 +76,12 @@ def test_dead_and_hung_roles_are_restarted(tmp_path: Path) -> None:
         os.kill(second, signal.SIGSTOP)  # alive but silent: a hang
         third = _wait_for_new_pid(db, "broadcaster", second, 60)
         assert third not in (first, second)
-        time.sleep(5)
-        checker.feed(system.wait_for(PLAYLIST, 10).text)
+        # The restarted broadcaster publishes on from where the stream was.
+        before = checker.feed(system.wait_for(PLAYLIST, 10).text)
+        deadline = time.monotonic() + 15
+        while checker.feed(system.wait_for(PLAYLIST, 10).text).media_sequence == before.media_sequence:
+            assert time.monotonic() < deadline, "the restarted broadcaster published nothing new"
+            time.sleep(0.3)
         with db.session() as session:
             kinds = [e.kind for e in session.scalars(select(Event).where(Event.kind.like("role-%")))]
         assert "role-restart" in kinds and "role-hung" in kinds

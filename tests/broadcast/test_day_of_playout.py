@@ -45,8 +45,8 @@ def test_a_day_of_playout_is_valid_hls_and_gapless(runtime, fake_clock) -> None:
             published += 1
             for name, checker in checkers.items():
                 text = (playlists / f"{name}.m3u8").read_text()
-                checker.feed(text)
-                boundaries += check_boundaries(text) if name == "90p" else 0
+                observed = checker.feed(text)
+                boundaries += check_boundaries(observed.playlist) if name == "90p" else 0
         upcoming = broadcaster.playouts[0].timeline.next_boundary_us(now)
         assert upcoming is not None, "the timeline ran out"
         fake_clock.advance((min(upcoming, next_fill) - now) / US)
