@@ -1,3 +1,7 @@
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -54,3 +58,18 @@ def test_config_show_hides_the_rtmp_stream_key(capsys: pytest.CaptureFixture[str
     assert main(["--set", "broadcaster.rtmp_url=rtmp://127.0.0.1/app/live_9s3cr3tK3y", "config", "show", "--json"]) == 0
     shown = capsys.readouterr().out
     assert "live_9s3cr3tK3y" not in shown and "rtmp://127.0.0.1/app/***" in shown
+
+
+def test_output_to_a_reader_that_went_away_is_not_an_error(tmp_path: Path) -> None:
+    """`vvtv config show --json | head -1`: the reader leaves early; the command stops quietly, as cat would.
+    Here the reader is gone before anything is written, so the write fails whatever the timing."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run([Path(sys.executable).parent / "vvtv", "config", "show", "--json"], cwd=tmp_path,
+                              stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60,
+                              env={k: v for k, v in os.environ.items() if not k.startswith("VVTV_")})  # fmt: skip
+    finally:
+        os.close(write_end)
+    assert done.stderr == "", done.stderr
+    assert done.returncode == 128 + signal.SIGPIPE

@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable
 
@@ -157,6 +158,7 @@ def run_cli(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
     try:
         with printable_stdout():  # titles and messages come from web pages: no terminal escapes get through
             result = func(args)
+            sys.stdout.flush()  # here, not at exit, so that a reader gone away is caught below
     except VVTVError as exc:
         if not exc.expected:
             raise
@@ -164,6 +166,10 @@ def run_cli(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly as cat does, with nothing left for exit to flush.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     return result if isinstance(result, int) else 0
 
 
