@@ -170,6 +170,11 @@ port = {demo_port}
 [discovery]
 {chr(10).join(f"{k} = {json.dumps(v)}" for k, v in discovery.items())}
 
+# Word overlap judges: the embedding model would load in each of the several curators started here,
+# a few seconds of CPU each; the embedding judge has tests of its own.
+[llm]
+embeddings = false
+
 [factory]
 min_height = 64
 min_seconds = 1

@@ -503,6 +503,10 @@ class LLMSettings(BaseModel):
     breaker_failures: int = Field(default=3, ge=1, le=100)
     breaker_window_seconds: float = Field(default=300, gt=0)
     breaker_cooldown_seconds: float = Field(default=120, gt=0)
+    # The deterministic judge's fit to the brief: sentence embeddings when the `embeddings` extra is
+    # installed; false keeps the model (about 450 MB, a few seconds of CPU to load) out of memory
+    # on a small machine, and word overlap decides.
+    embeddings: bool = True
 
 
 class HealingSettings(BaseModel):

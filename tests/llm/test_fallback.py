@@ -1,9 +1,14 @@
 """The deterministic judge with the real all-MiniLM-L6-v2 model (the `embeddings` extra) and without it."""
 
-import pytest
+from pathlib import Path
 
+import pytest
+from conftest import tiny_settings
+
+from vvtv.discovery.curator import Curator
 from vvtv.llm.fallback import DeterministicJudge, EmbeddingSimilarity, LexicalSimilarity, best_similarity
 from vvtv.llm.records import VideoFacts
+from vvtv.runtime import Runtime
 
 BRIEF = "Creative Commons music, nature, science and art videos that suit a calm, curious 24/7 channel."
 GOOD = VideoFacts(
@@ -45,3 +50,16 @@ def test_word_overlap_when_embeddings_are_missing() -> None:
     assert good.score > 0.5 > bad.score
     assert good.why_this_judge == "no LLM configured; embeddings unavailable"
     assert {"nature", "calm", "music"} <= set(good.tags)
+
+
+def test_embeddings_turned_off_the_curator_judges_by_word_overlap_and_says_so(tmp_path: Path) -> None:
+    rt = Runtime.open(tiny_settings(tmp_path / "var", llm={"embeddings": False}))
+    curator = Curator(rt)
+    try:
+        judgement = curator.judge.judge(GOOD, BRIEF)
+    finally:
+        curator.close()
+        rt.db.dispose()
+    assert judgement.judge == "rules+lexical"
+    assert judgement.why_this_judge.endswith("embeddings turned off (llm.embeddings = false), word overlap used")
+    assert judgement.score > 0.5

@@ -153,7 +153,8 @@ class Curator:
         self.queries = rt.settings.queries_for(self.channel.name)
         self._owns_judge = judge is None  # a judge lent by the caller is closed by the caller
         self.judge = judge or Judge(
-            rt.settings.llm, clock=rt.clock, fallback=DeterministicJudge(), on_breaker_change=self._breaker_changed
+            rt.settings.llm, clock=rt.clock, fallback=DeterministicJudge(embeddings=rt.settings.llm.embeddings),
+            on_breaker_change=self._breaker_changed,
         )
         self.profiles = sites.all_profiles(self.settings.site_profiles_dir)
         self._rng = random.Random(self.settings.seed)

@@ -81,8 +81,10 @@ def _load_embedding_model() -> Any:
     return SentenceTransformer(str(get_model_path()), device="cpu")
 
 
-def best_similarity() -> tuple[Similarity, str]:
-    """Embeddings when the optional extra is installed, word overlap otherwise, and a note saying which."""
+def best_similarity(*, embeddings: bool = True) -> tuple[Similarity, str]:
+    """Embeddings when wanted and the optional extra is installed, word overlap otherwise, and a note saying which."""
+    if not embeddings:
+        return LexicalSimilarity(), "embeddings turned off (llm.embeddings = false), word overlap used"
     try:
         return EmbeddingSimilarity(_load_embedding_model()), ""
     except ImportError as exc:
@@ -92,9 +94,9 @@ def best_similarity() -> tuple[Similarity, str]:
 
 
 class DeterministicJudge:
-    def __init__(self, similarity: Similarity | None = None, note: str = "") -> None:
+    def __init__(self, similarity: Similarity | None = None, note: str = "", *, embeddings: bool = True) -> None:
         if similarity is None:
-            similarity, note = best_similarity()
+            similarity, note = best_similarity(embeddings=embeddings)
         self.similarity = similarity
         self.note = note
 
