@@ -54,7 +54,6 @@ def test_four_workers_on_one_postgresql_do_every_job_once_and_take_over_a_killed
 
     workers: dict[int, subprocess.Popen] = {}
     data_dirs: dict[int, Path] = {}
-    logs: dict[int, Path] = {}
     try:
         for index in range(WORKERS):
             machine = tmp_path / f"machine-{index}"
@@ -63,7 +62,6 @@ def test_four_workers_on_one_postgresql_do_every_job_once_and_take_over_a_killed
             config.write_text(config.read_text() + f"[storage]\nurl = {json.dumps(url)}\n")
             process = start_worker(config, machine / "factory.log")
             workers[process.pid], data_dirs[process.pid] = process, machine / "var"
-            logs[process.pid] = machine / "factory.log"
 
         # Kill the worker of the first job seen encoding, mid-job.
         deadline = time.monotonic() + 180
@@ -87,7 +85,7 @@ def test_four_workers_on_one_postgresql_do_every_job_once_and_take_over_a_killed
         for pid, process in workers.items():
             if pid != victim_pid:
                 process.send_signal(signal.SIGTERM)
-                assert process.wait(timeout=60) == 0, logs[pid].read_text()[-3000:]
+                assert process.wait(timeout=60) == 0, (data_dirs[pid].parent / "factory.log").read_text()[-3000:]
     finally:
         for process in workers.values():
             if process.poll() is None:

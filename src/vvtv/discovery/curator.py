@@ -42,7 +42,7 @@ from vvtv.errors import ConfigError, VVTVError
 from vvtv.healing.load import LoadPause, LoadReading, load_per_core
 from vvtv.healing.urgent import UrgentDiscovery
 from vvtv.llm.breaker import BreakerState
-from vvtv.llm.fallback import OPEN_LICENCE, DeterministicJudge
+from vvtv.llm.fallback import OPEN_LICENCE, DeterministicJudge, best_similarity
 from vvtv.llm.judge import Judge
 from vvtv.llm.records import Judgement, VideoFacts
 from vvtv.runtime import Runtime
@@ -153,9 +153,9 @@ class Curator:
         self.queries = rt.settings.queries_for(self.channel.name)
         self._owns_judge = judge is None  # a judge lent by the caller is closed by the caller
         self.judge = judge or Judge(
-            rt.settings.llm, clock=rt.clock, fallback=DeterministicJudge(embeddings=rt.settings.llm.embeddings),
-            on_breaker_change=self._breaker_changed,
-        )
+            rt.settings.llm, clock=rt.clock, on_breaker_change=self._breaker_changed,
+            fallback=DeterministicJudge(*best_similarity(embeddings=rt.settings.llm.embeddings)),
+        )  # fmt: skip
         self.profiles = sites.all_profiles(self.settings.site_profiles_dir)
         self._rng = random.Random(self.settings.seed)
         self._politeness = self._new_politeness()

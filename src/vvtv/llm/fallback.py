@@ -94,9 +94,9 @@ def best_similarity(*, embeddings: bool = True) -> tuple[Similarity, str]:
 
 
 class DeterministicJudge:
-    def __init__(self, similarity: Similarity | None = None, note: str = "", *, embeddings: bool = True) -> None:
+    def __init__(self, similarity: Similarity | None = None, note: str = "") -> None:
         if similarity is None:
-            similarity, note = best_similarity(embeddings=embeddings)
+            similarity, note = best_similarity()
         self.similarity = similarity
         self.note = note
 
