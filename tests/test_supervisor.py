@@ -128,6 +128,7 @@ def test_a_hung_role_is_restarted_and_a_busy_one_is_not(tmp_path: Path) -> None:
     finally:
         for signum, handler in handlers.items():
             signal.signal(signum, handler)
+        signal.set_wakeup_fd(-1)  # and the pipe it relays them through
         rt.stop.set()
         watcher.join()
     try:

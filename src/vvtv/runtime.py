@@ -39,8 +39,23 @@ class Runtime:
         return cls(settings=settings, db=db, clock=clock or SystemClock())
 
     def stop_on_signals(self) -> None:
+        """SIGTERM and SIGINT set `stop`, from a thread of their own.
+
+        Not from the handler: Python runs it in the main thread between any two bytecodes, possibly
+        while that thread (inside stop.wait) or an earlier handler (inside stop.set) holds the Event's
+        lock, which is not re-entrant, and the process hangs. The C-level handler writes the signal
+        to a pipe (set_wakeup_fd) without any Python lock; the relay thread reads it and sets `stop`.
+        """
+        read_fd, write_fd = os.pipe()
+        os.set_blocking(write_fd, False)
+        signal.set_wakeup_fd(write_fd)
         for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: self.stop.set())
+            signal.signal(signum, lambda *_: None)
+        threading.Thread(target=self._stop_when_signalled, args=(read_fd,), name="signals", daemon=True).start()
+
+    def _stop_when_signalled(self, read_fd: int) -> None:
+        os.read(read_fd, 1)
+        self.stop.set()
 
     def record_event(
         self, kind: str, message: str, *, channel: str | None = None, at_us: int | None = None, **data: Any
